@@ -1,0 +1,3 @@
+module github.com/goplacement/placement
+
+go 1.25
