@@ -172,6 +172,9 @@ type ConflictError struct {
 	Expected GenerationCheck
 	Actual   int64
 	Exists   bool
+	// internal marks a conflict on a generation the Engine read itself
+	// (retryable inside an allocation write), not one the caller passed.
+	internal bool
 }
 
 func (e *ConflictError) Error() string {

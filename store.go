@@ -104,6 +104,23 @@ type ReadTx interface {
 	// ConsumerUsages sums allocations per consumer and class over the
 	// consumers of a project (and of a user, when user is not empty).
 	ConsumerUsages(project, user string) ([]ConsumerUsage, error)
+
+	// MaintainedUsages lists the usage the store keeps for every inventory
+	// (what Resources reports), including zeros, sorted by provider and class.
+	MaintainedUsages() ([]UsageCount, error)
+	// RecountedUsages sums the allocation rows per provider and class,
+	// sorted by provider and class, saying whether an inventory exists for
+	// each. Only the Engine's Audit calls it: it may scan every allocation.
+	RecountedUsages() ([]UsageCount, error)
+}
+
+// UsageCount is a usage per provider and class, for audits.
+type UsageCount struct {
+	ProviderUUID  string
+	ResourceClass string
+	Used          int64
+	// HasInventory tells whether the provider has inventory of the class.
+	HasInventory bool
 }
 
 // Tx is a read-write transaction. Its reads see its own writes.
