@@ -274,6 +274,9 @@ func formatUUID(b []byte) string {
 // "uuid-like" as Placement (oslo's is_uuid_like) accepts: 32 hexadecimal
 // digits in any case, with or without dashes, braces or a "urn:uuid:" prefix.
 func CanonicalUUID(s string) (string, bool) {
+	if IsCanonicalUUID(s) {
+		return s, true
+	}
 	t := strings.TrimPrefix(strings.ToLower(s), "urn:uuid:")
 	t = strings.Trim(t, "{}")
 	t = strings.ReplaceAll(t, "-", "")
@@ -287,10 +290,22 @@ func CanonicalUUID(s string) (string, bool) {
 	return formatUUID(b), true
 }
 
-// IsCanonicalUUID reports whether s is a UUID in canonical form.
+// IsCanonicalUUID reports whether s is a UUID in canonical form
+// (lowercase hexadecimal, dashed 8-4-4-4-12).
 func IsCanonicalUUID(s string) bool {
-	c, ok := CanonicalUUID(s)
-	return ok && c == s
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
+	return lowerHex(s[0:8]) && lowerHex(s[9:13]) && lowerHex(s[14:18]) && lowerHex(s[19:23]) && lowerHex(s[24:36])
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func validateExternalID(field, v string) error {

@@ -298,3 +298,29 @@ func (e *Engine) DeleteProvider(ctx context.Context, uuid string) error {
 		return tx.DeleteProvider(uuid)
 	})
 }
+
+// ProviderResources returns a provider with its inventories and their
+// current usage, read in one snapshot: what a scheduler needs to judge a
+// provider. It needs the permissions to show the provider, list its
+// inventories and read its usages.
+func (e *Engine) ProviderResources(ctx context.Context, uuid string) (ResourceProvider, []ProviderResource, error) {
+	for _, a := range [...]Action{ActionProvidersShow, ActionInventoriesList, ActionProviderUsages} {
+		if err := e.Authorize(ctx, a, Target{}); err != nil {
+			return ResourceProvider{}, nil, err
+		}
+	}
+	var p ResourceProvider
+	var res []ProviderResource
+	err := e.store.View(ctx, func(tx ReadTx) error {
+		var err error
+		if p, err = tx.Provider(uuid); err != nil {
+			return err
+		}
+		res, err = tx.Resources(uuid)
+		return err
+	})
+	if err != nil {
+		return ResourceProvider{}, nil, err
+	}
+	return p, res, nil
+}

@@ -1,0 +1,175 @@
+// Command quickstart builds a small cloud (three compute nodes and a shared
+// storage pool), places workloads on it, prints a usage table, and shows an
+// oversized request refused with every shortfall explained.
+//
+//	go run ./examples/quickstart
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"text/tabwriter"
+
+	"github.com/goplacement/placement"
+	"github.com/goplacement/placement/memstore"
+)
+
+func main() {
+	if err := run(context.Background()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// workload is what a scheduler asks for.
+type workload struct {
+	name   string
+	vcpu   int64
+	memMB  int64
+	diskGB int64
+}
+
+func run(ctx context.Context) error {
+	// The quickstart embeds the engine in a trusted program: it acts as an
+	// admin. (A service would put each caller's identity in the context.)
+	ctx = placement.AdminContext(ctx)
+	engine, err := placement.New(memstore.New())
+	if err != nil {
+		return err
+	}
+
+	// A shared storage pool: its DISK_GB serves every compute node in the
+	// same aggregate.
+	pool, err := engine.CreateProvider(ctx, placement.ProviderSpec{Name: "storage-pool"})
+	if err != nil {
+		return err
+	}
+	aggregate := placement.NewUUID()
+	if _, err := engine.ReplaceInventories(ctx, pool.UUID, placement.ExpectGeneration(pool.Generation),
+		[]placement.Inventory{placement.NewInventory(placement.ClassDiskGB, 2000)}); err != nil {
+		return err
+	}
+	if err := share(ctx, engine, pool.UUID, aggregate); err != nil {
+		return err
+	}
+
+	// Three compute nodes with CPU (overcommitted 4:1) and memory.
+	var nodes []placement.ResourceProvider
+	for i := 1; i <= 3; i++ {
+		cn, err := engine.CreateProvider(ctx, placement.ProviderSpec{Name: fmt.Sprintf("compute-%d", i)})
+		if err != nil {
+			return err
+		}
+		vcpu := placement.NewInventory(placement.ClassVCPU, 8)
+		vcpu.AllocationRatio = 4
+		mem := placement.NewInventory(placement.ClassMemoryMB, 32768)
+		mem.Reserved = 2048
+		if _, err := engine.ReplaceInventories(ctx, cn.UUID, placement.ExpectGeneration(cn.Generation),
+			[]placement.Inventory{vcpu, mem}); err != nil {
+			return err
+		}
+		if _, err := engine.SetProviderAggregates(ctx, cn.UUID, placement.SkipGenerationCheck(), []string{aggregate}); err != nil {
+			return err
+		}
+		nodes = append(nodes, cn)
+	}
+
+	// Place workloads first-fit: CPU and memory from a node, disk from the pool.
+	workloads := []workload{
+		{"web-1", 4, 8192, 100}, {"web-2", 4, 8192, 100}, {"db-1", 16, 16384, 500},
+		{"cache-1", 2, 24576, 20}, {"batch-1", 24, 4096, 200}, {"batch-2", 8, 2048, 200},
+	}
+	project, user := placement.NewUUID(), placement.NewUUID()
+	for _, w := range workloads {
+		placed := ""
+		for _, cn := range nodes {
+			err := engine.SetAllocations(ctx, placement.ConsumerAllocations{
+				ConsumerUUID: placement.NewUUID(),
+				Generation:   placement.ExpectNewConsumer(),
+				ProjectID:    project,
+				UserID:       user,
+				ConsumerType: "INSTANCE",
+				Allocations: []placement.Allocation{
+					{ProviderUUID: cn.UUID, ResourceClass: placement.ClassVCPU, Used: w.vcpu},
+					{ProviderUUID: cn.UUID, ResourceClass: placement.ClassMemoryMB, Used: w.memMB},
+					{ProviderUUID: pool.UUID, ResourceClass: placement.ClassDiskGB, Used: w.diskGB},
+				},
+			})
+			if errors.Is(err, placement.ErrCapacityExceeded) {
+				continue // does not fit here: try the next node
+			}
+			if err != nil {
+				return err
+			}
+			placed = cn.Name
+			break
+		}
+		if placed == "" {
+			fmt.Printf("%-8s does not fit anywhere\n", w.name)
+			continue
+		}
+		fmt.Printf("%-8s -> %s\n", w.name, placed)
+	}
+
+	// The usage table.
+	fmt.Println()
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "provider\tclass\tused\tcapacity\t")
+	for _, p := range append(nodes, pool) {
+		inv, err := engine.Inventories(ctx, p.UUID)
+		if err != nil {
+			return err
+		}
+		usage, err := engine.ProviderUsages(ctx, p.UUID)
+		if err != nil {
+			return err
+		}
+		for _, i := range inv.Inventories {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", p.Name, i.ResourceClass, usage.Usages[i.ResourceClass], i.CapacityInt())
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	// An oversized request is refused as a whole, with every shortfall.
+	fmt.Println()
+	err = engine.SetAllocations(ctx, placement.ConsumerAllocations{
+		ConsumerUUID: placement.NewUUID(),
+		Generation:   placement.ExpectNewConsumer(),
+		ProjectID:    project,
+		UserID:       user,
+		Allocations: []placement.Allocation{
+			{ProviderUUID: nodes[0].UUID, ResourceClass: placement.ClassVCPU, Used: 64},
+			{ProviderUUID: nodes[0].UUID, ResourceClass: placement.ClassMemoryMB, Used: 65536},
+			{ProviderUUID: pool.UUID, ResourceClass: placement.ClassDiskGB, Used: 5000},
+		},
+	})
+	var ce *placement.CapacityError
+	if !errors.As(err, &ce) {
+		return fmt.Errorf("expected a capacity error, got %v", err)
+	}
+	fmt.Println("oversized request refused:")
+	for _, p := range ce.Problems {
+		name := p.Provider
+		for _, q := range append(nodes, pool) {
+			if q.UUID == p.Provider {
+				name = q.Name
+			}
+		}
+		fmt.Printf("  %-13s %-9s requested %6d, used %6d, capacity %6.0f\n", name, p.Class, p.Requested, p.Used, p.Capacity)
+	}
+	return nil
+}
+
+// share makes a provider a sharing provider of an aggregate.
+func share(ctx context.Context, engine *placement.Engine, provider, aggregate string) error {
+	gen, err := engine.SetProviderAggregates(ctx, provider, placement.SkipGenerationCheck(), []string{aggregate})
+	if err != nil {
+		return err
+	}
+	_, err = engine.SetProviderTraits(ctx, provider, placement.ExpectGeneration(gen), []string{placement.TraitMiscSharesViaAggregate})
+	return err
+}
