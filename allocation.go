@@ -201,8 +201,12 @@ type touched struct {
 func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Time) error {
 	consumers := make([]Consumer, len(cas))
 	exists := make([]bool, len(cas))
-	var demands []demand
-	var providers []touched
+	n := 0
+	for _, ca := range cas {
+		n += len(ca.Allocations)
+	}
+	demands := make([]demand, 0, n)
+	providers := make([]touched, 0, n)
 
 	provider := func(uuid string) (*touched, error) {
 		for i := range providers {
@@ -232,7 +236,7 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 	}
 
 	// Consumers: check generations, note their current allocations.
-	var oldAllocs [][]AllocationRecord
+	oldAllocs := make([][]AllocationRecord, 0, len(cas))
 	for i, ca := range cas {
 		c, err := tx.Consumer(ca.ConsumerUUID)
 		switch {

@@ -147,7 +147,7 @@ func RetryValue[T any](ctx context.Context, fn func(ctx context.Context) (T, err
 		o(&cfg)
 	}
 	var zero T
-	delay := cfg.base
+	delay := min(cfg.base, cfg.max)
 	for attempt := 1; ; attempt++ {
 		if attempt == 1 {
 			if err := ctx.Err(); err != nil {
@@ -159,12 +159,16 @@ func RetryValue[T any](ctx context.Context, fn func(ctx context.Context) (T, err
 			return v, err
 		}
 		if delay > 0 {
-			// Full jitter: wait a uniform time in [delay/2, delay).
-			wait := delay/2 + rand.N(delay/2+1)
+			// Jitter: wait a uniform time in [delay/2, delay].
+			wait := delay/2 + rand.N(delay-delay/2+1)
 			if cfg.sleep(ctx, wait) != nil {
 				return zero, err
 			}
-			delay = min(delay*2, cfg.max)
+			if delay > cfg.max/2 {
+				delay = cfg.max
+			} else {
+				delay *= 2
+			}
 		} else if ctx.Err() != nil {
 			return zero, err
 		}

@@ -271,15 +271,15 @@ func formatUUID(b []byte) string {
 }
 
 // CanonicalUUID returns s in canonical form (lowercase, dashed) if it is
-// "uuid-like" as Placement (oslo's is_uuid_like) accepts: 32 hexadecimal
-// digits in any case, with or without dashes, braces or a "urn:uuid:" prefix.
+// "uuid-like" exactly as Placement (oslo's is_uuid_like) accepts it: after
+// removing every "urn:" and "uuid:", the braces around it and all dashes,
+// 32 hexadecimal digits in any case.
 func CanonicalUUID(s string) (string, bool) {
 	if IsCanonicalUUID(s) {
 		return s, true
 	}
-	t := strings.TrimPrefix(strings.ToLower(s), "urn:uuid:")
-	t = strings.Trim(t, "{}")
-	t = strings.ReplaceAll(t, "-", "")
+	t := strings.ReplaceAll(strings.ReplaceAll(s, "urn:", ""), "uuid:", "")
+	t = strings.ReplaceAll(strings.Trim(t, "{}"), "-", "")
 	if len(t) != 32 {
 		return "", false
 	}
