@@ -69,11 +69,11 @@ func (e *Engine) SetAllocationsMulti(ctx context.Context, cas []ConsumerAllocati
 }
 
 func (e *Engine) setAllocations(ctx context.Context, action Action, cas []ConsumerAllocations) error {
-	cas, err := e.normalizeConsumerAllocations(cas)
-	if err != nil {
+	if err := e.Authorize(ctx, action, Target{}); err != nil {
 		return err
 	}
-	if err := e.Authorize(ctx, action, Target{}); err != nil {
+	cas, err := e.normalizeConsumerAllocations(cas)
+	if err != nil {
 		return err
 	}
 	return e.retryProviderConflicts(ctx, cas, func(tx Tx) error {

@@ -131,7 +131,7 @@ func FuzzInventoryValidate(f *testing.F) {
 	f.Add("MEMORY_MB", int64(10), int64(11), int64(1), int64(1), int64(1), 0.0)
 	f.Add("DISK_GB", int64(0), int64(0), int64(0), int64(0), int64(0), math.NaN())
 	f.Add("vcpu", int64(1), int64(-1), int64(1), int64(1), int64(1), math.Inf(1))
-	f.Add("", int64(math.MaxInt64), int64(math.MinInt64), int64(math.MinInt64), int64(math.MaxInt64), int64(-1), -0.0)
+	f.Add("", int64(math.MaxInt64), int64(math.MinInt64), int64(math.MinInt64), int64(math.MaxInt64), int64(-1), math.Copysign(0, -1))
 	f.Add(strings.Repeat("A", 256), int64(1), int64(0), int64(1), int64(1), int64(1), 1.0)
 	f.Fuzz(func(t *testing.T, class string, total, reserved, minUnit, maxUnit, step int64, ratio float64) {
 		in := placement.Inventory{ResourceClass: class, Total: total, Reserved: reserved, MinUnit: minUnit,

@@ -27,7 +27,10 @@ func NewInventory(class string, total int64) Inventory {
 // Validate checks an inventory's fields: the class name's shape, total
 // 1..2147483647, reserved 0..2147483647, min_unit, max_unit and step_size
 // 1..2147483647, allocation_ratio finite in 0..3.40282e38, and a capacity
-// that is not negative (reserved above total). As in Placement, min_unit <=
+// that is not negative (reserved above total). The capacity checked is the
+// double product itself: Placement truncates it first, so it accepts, say,
+// total 10, reserved 11, ratio 0.5 (int(-0.5) is 0); this library does not.
+// As in Placement, min_unit <=
 // max_unit and max_unit <= total are not required (such an inventory simply
 // refuses the allocations it cannot take).
 func (inv *Inventory) Validate() error {
@@ -131,13 +134,16 @@ func readInventories(tx ReadTx, provider string) (ProviderInventories, []Provide
 // is checked and always bumped, even when nothing changed (as in Placement).
 // Shrinking below usage is allowed and reported in OverCapacity.
 func (e *Engine) ReplaceInventories(ctx context.Context, provider string, check GenerationCheck, invs []Inventory) (InventoryChange, error) {
+	if err := e.Authorize(ctx, ActionInventoriesUpdate, Target{}); err != nil {
+		return InventoryChange{}, err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return InventoryChange{}, err
 	}
 	if err := validateInventories(invs); err != nil {
 		return InventoryChange{}, err
 	}
-	return e.writeInventory(ctx, provider, ActionInventoriesUpdate, check, func(tx Tx, current []ProviderResource, now time.Time) error {
+	return e.writeInventory(ctx, provider, check, func(tx Tx, current []ProviderResource, now time.Time) error {
 		return replaceInventory(tx, provider, current, invs, now)
 	})
 }
@@ -146,10 +152,13 @@ func (e *Engine) ReplaceInventories(ctx context.Context, provider string, check 
 // yet (ErrAlreadyExists otherwise). Placement takes no generation here; the
 // provider generation is bumped.
 func (e *Engine) CreateInventory(ctx context.Context, provider string, inv Inventory) (InventoryChange, error) {
+	if err := e.Authorize(ctx, ActionInventoriesCreate, Target{}); err != nil {
+		return InventoryChange{}, err
+	}
 	if err := validateInventories([]Inventory{inv}); err != nil {
 		return InventoryChange{}, err
 	}
-	return e.writeInventory(ctx, provider, ActionInventoriesCreate, SkipGenerationCheck(), func(tx Tx, current []ProviderResource, now time.Time) error {
+	return e.writeInventory(ctx, provider, SkipGenerationCheck(), func(tx Tx, current []ProviderResource, now time.Time) error {
 		if _, err := lookupClass(tx, inv.ResourceClass); err != nil {
 			return err
 		}
@@ -164,13 +173,16 @@ func (e *Engine) CreateInventory(ctx context.Context, provider string, inv Inven
 // UpdateInventory changes the inventory of a class the provider already has
 // (ErrNotFound otherwise), checking and bumping the provider generation.
 func (e *Engine) UpdateInventory(ctx context.Context, provider string, check GenerationCheck, inv Inventory) (InventoryChange, error) {
+	if err := e.Authorize(ctx, ActionInventoriesUpdate, Target{}); err != nil {
+		return InventoryChange{}, err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return InventoryChange{}, err
 	}
 	if err := validateInventories([]Inventory{inv}); err != nil {
 		return InventoryChange{}, err
 	}
-	return e.writeInventory(ctx, provider, ActionInventoriesUpdate, check, func(tx Tx, current []ProviderResource, now time.Time) error {
+	return e.writeInventory(ctx, provider, check, func(tx Tx, current []ProviderResource, now time.Time) error {
 		if _, err := lookupClass(tx, inv.ResourceClass); err != nil {
 			return err
 		}
@@ -187,10 +199,13 @@ func (e *Engine) UpdateInventory(ctx context.Context, provider string, check Gen
 // ErrInventoryInUse while it has allocations. Placement takes no generation
 // here (pass SkipGenerationCheck); the provider generation is bumped.
 func (e *Engine) DeleteInventory(ctx context.Context, provider string, check GenerationCheck, class string) (InventoryChange, error) {
+	if err := e.Authorize(ctx, ActionInventoriesDelete, Target{}); err != nil {
+		return InventoryChange{}, err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return InventoryChange{}, err
 	}
-	return e.writeInventory(ctx, provider, ActionInventoriesDelete, check, func(tx Tx, current []ProviderResource, now time.Time) error {
+	return e.writeInventory(ctx, provider, check, func(tx Tx, current []ProviderResource, now time.Time) error {
 		i := findResource(current, class)
 		if i < 0 {
 			return &NotFoundError{Resource: "inventory", ID: class, Provider: provider}
@@ -206,21 +221,24 @@ func (e *Engine) DeleteInventory(ctx context.Context, provider string, check Gen
 // ErrInventoryInUse (naming the classes) if any has allocations. The provider
 // generation is bumped even when there was no inventory.
 func (e *Engine) DeleteInventories(ctx context.Context, provider string, check GenerationCheck) (InventoryChange, error) {
+	if err := e.Authorize(ctx, ActionInventoriesDelete, Target{}); err != nil {
+		return InventoryChange{}, err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return InventoryChange{}, err
 	}
-	return e.writeInventory(ctx, provider, ActionInventoriesDelete, check, func(tx Tx, current []ProviderResource, now time.Time) error {
+	return e.writeInventory(ctx, provider, check, func(tx Tx, current []ProviderResource, now time.Time) error {
 		return replaceInventory(tx, provider, current, nil, now)
 	})
 }
 
-// writeInventory runs one inventory write: read and check the provider,
-// apply change, bump the generation, report over-capacity classes.
-func (e *Engine) writeInventory(ctx context.Context, provider string, action Action, check GenerationCheck,
+// writeInventory runs one (authorized) inventory write: read and check the
+// provider, apply change, bump the generation, report over-capacity classes.
+func (e *Engine) writeInventory(ctx context.Context, provider string, check GenerationCheck,
 	change func(tx Tx, current []ProviderResource, now time.Time) error) (InventoryChange, error) {
 	var out InventoryChange
 	now := e.timestamp()
-	err := e.update(ctx, action, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		p, err := tx.Provider(provider)
 		if err != nil {
 			return err

@@ -230,12 +230,17 @@ func (e *Engine) view(ctx context.Context, action Action, target Target, fn func
 	return e.store.View(ctx, fn)
 }
 
-// update authorizes action and runs fn in a write transaction, reporting
-// generation conflicts as events.
+// update authorizes action and runs fn in a write transaction.
 func (e *Engine) update(ctx context.Context, action Action, fn func(Tx) error) error {
 	if err := e.Authorize(ctx, action, Target{}); err != nil {
 		return err
 	}
+	return e.write(ctx, fn)
+}
+
+// write runs fn in a write transaction (the caller has authorized it),
+// reporting generation conflicts as events.
+func (e *Engine) write(ctx context.Context, fn func(Tx) error) error {
 	err := e.store.Update(ctx, fn)
 	if err != nil {
 		e.emitConflict(ctx, err)

@@ -51,10 +51,18 @@ type ProviderFilter struct {
 	Required [][]string
 	// Forbidden excludes providers having any of these traits.
 	Forbidden []string
+	// Resources keeps the providers that themselves have capacity for every
+	// amount (Placement's resources filter: min_unit, max_unit, step_size
+	// and capacity, judged by the capacity core). Each class once, amounts
+	// at least 1; an unknown class is ErrNotFound.
+	Resources []ResourceAmount
 }
 
 // CreateProvider creates a resource provider with generation 0.
 func (e *Engine) CreateProvider(ctx context.Context, spec ProviderSpec) (ResourceProvider, error) {
+	if err := e.Authorize(ctx, ActionProvidersCreate, Target{}); err != nil {
+		return ResourceProvider{}, err
+	}
 	if err := validateProviderName(spec.Name); err != nil {
 		return ResourceProvider{}, err
 	}
@@ -78,7 +86,7 @@ func (e *Engine) CreateProvider(ctx context.Context, spec ProviderSpec) (Resourc
 	}
 	p.CreatedAt = e.timestamp()
 	p.UpdatedAt = p.CreatedAt
-	err := e.update(ctx, ActionProvidersCreate, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		if _, err := tx.Provider(p.UUID); err == nil {
 			return &ExistsError{Resource: "resource provider", Field: "uuid", Value: p.UUID}
 		} else if !errors.Is(err, ErrNotFound) {
@@ -123,9 +131,16 @@ func (e *Engine) Provider(ctx context.Context, uuid string) (ResourceProvider, e
 // in Required or Forbidden are an error (ErrNotFound).
 func (e *Engine) Providers(ctx context.Context, f ProviderFilter) ([]ResourceProvider, error) {
 	var out []ResourceProvider
+	if err := validateResourceAmounts("resources", f.Resources); err != nil {
+		return nil, err
+	}
 	err := e.view(ctx, ActionProvidersList, Target{}, func(tx ReadTx) error {
 		q, ok, err := providerQuery(tx, f)
 		if err != nil || !ok {
+			return err
+		}
+		if len(f.Resources) > 0 {
+			out, err = providersWithCapacity(tx, CapacityQuery{ProviderQuery: q, Resources: f.Resources})
 			return err
 		}
 		out, err = tx.Providers(q)
@@ -153,6 +168,11 @@ func providerQuery(tx ReadTx, f ProviderFilter) (ProviderQuery, bool, error) {
 	if err := requireTraits(tx, names); err != nil {
 		return q, false, err
 	}
+	for _, r := range f.Resources {
+		if _, err := lookupClass(tx, r.Class); err != nil {
+			return q, false, err
+		}
+	}
 	if f.InTree != "" {
 		p, err := tx.Provider(f.InTree)
 		if errors.Is(err, ErrNotFound) {
@@ -169,6 +189,9 @@ func providerQuery(tx ReadTx, f ProviderFilter) (ProviderQuery, bool, error) {
 // refused when the new parent is the provider itself or one of its
 // descendants (a loop), and when u.KeepParent forbids it.
 func (e *Engine) UpdateProvider(ctx context.Context, uuid string, u ProviderUpdate) (ResourceProvider, error) {
+	if err := e.Authorize(ctx, ActionProvidersUpdate, Target{}); err != nil {
+		return ResourceProvider{}, err
+	}
 	if err := validateProviderName(u.Name); err != nil {
 		return ResourceProvider{}, err
 	}
@@ -180,7 +203,7 @@ func (e *Engine) UpdateProvider(ctx context.Context, uuid string, u ProviderUpda
 		}
 	}
 	var p ResourceProvider
-	err := e.update(ctx, ActionProvidersUpdate, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		var err error
 		if p, err = tx.Provider(uuid); err != nil {
 			return err
@@ -203,7 +226,7 @@ func (e *Engine) UpdateProvider(ctx context.Context, uuid string, u ProviderUpda
 			}
 			return invalid("parent_provider_uuid", newParent, "re-parenting a provider is not allowed")
 		}
-		return e.reparent(tx, p, newParent)
+		return e.reparent(tx, &p, newParent)
 	})
 	if err != nil {
 		return ResourceProvider{}, err
@@ -213,7 +236,7 @@ func (e *Engine) UpdateProvider(ctx context.Context, uuid string, u ProviderUpda
 
 // reparent moves p (with its subtree) under newParent ("" = make it a root)
 // and stores p; it updates p in place.
-func (e *Engine) reparent(tx Tx, p ResourceProvider, newParent string) error {
+func (e *Engine) reparent(tx Tx, p *ResourceProvider, newParent string) error {
 	subtree, err := descendants(tx, p.UUID)
 	if err != nil {
 		return err
@@ -242,7 +265,7 @@ func (e *Engine) reparent(tx Tx, p ResourceProvider, newParent string) error {
 		}
 	}
 	p.RootUUID = newRoot
-	return tx.UpdateProvider(p)
+	return tx.UpdateProvider(*p)
 }
 
 // descendants returns every provider below uuid (not uuid itself).

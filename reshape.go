@@ -37,6 +37,9 @@ type ReshapeRequest struct {
 // Unlike Placement, the new inventories are validated like any other
 // inventory write (Placement's reshaper skips the reserved/total check).
 func (e *Engine) Reshape(ctx context.Context, r ReshapeRequest) error {
+	if err := e.Authorize(ctx, ActionReshape, Target{}); err != nil {
+		return err
+	}
 	if len(r.Inventories) == 0 {
 		return invalid("inventories", "", "at least one provider is required")
 	}
@@ -62,9 +65,6 @@ func (e *Engine) Reshape(ctx context.Context, r ReshapeRequest) error {
 		if cas, err = e.normalizeConsumerAllocations(r.Allocations); err != nil {
 			return err
 		}
-	}
-	if err := e.Authorize(ctx, ActionReshape, Target{}); err != nil {
-		return err
 	}
 	return e.retryProviderConflicts(ctx, cas, func(tx Tx) error {
 		now := e.timestamp()

@@ -68,11 +68,14 @@ func (e *Engine) EnsureResourceClass(ctx context.Context, name string) (rc Resou
 }
 
 func (e *Engine) ensureClass(ctx context.Context, action Action, name string) (rc ResourceClass, created bool, err error) {
+	if err := e.Authorize(ctx, action, Target{}); err != nil {
+		return ResourceClass{}, false, err
+	}
 	if err := ValidateCustomName("name", name); err != nil {
 		return ResourceClass{}, false, err
 	}
 	now := e.timestamp()
-	err = e.update(ctx, action, func(tx Tx) error {
+	err = e.write(ctx, func(tx Tx) error {
 		created = false
 		var err error
 		if rc, err = tx.ResourceClass(name); err == nil || !errors.Is(err, ErrNotFound) {
@@ -89,11 +92,14 @@ func (e *Engine) ensureClass(ctx context.Context, action Action, name string) (r
 // to 1.6); inventories and allocations follow. Standard classes cannot be
 // renamed (ErrInvalid with ErrStandardName).
 func (e *Engine) RenameResourceClass(ctx context.Context, from, to string) (ResourceClass, error) {
+	if err := e.Authorize(ctx, ActionResourceClassesUpdate, Target{}); err != nil {
+		return ResourceClass{}, err
+	}
 	if err := ValidateCustomName("name", to); err != nil {
 		return ResourceClass{}, err
 	}
 	var rc ResourceClass
-	err := e.update(ctx, ActionResourceClassesUpdate, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		old, err := lookupClass(tx, from)
 		if err != nil {
 			return err

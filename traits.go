@@ -21,11 +21,14 @@ type TraitFilter struct {
 // EnsureTrait creates a custom trait unless it exists; created tells which.
 // Standard traits cannot be created (they exist already): ErrInvalid.
 func (e *Engine) EnsureTrait(ctx context.Context, name string) (created bool, err error) {
+	if err := e.Authorize(ctx, ActionTraitsUpdate, Target{}); err != nil {
+		return false, err
+	}
 	if err := ValidateCustomName("trait", name); err != nil {
 		return false, err
 	}
 	now := e.timestamp()
-	err = e.update(ctx, ActionTraitsUpdate, func(tx Tx) error {
+	err = e.write(ctx, func(tx Tx) error {
 		created = false
 		if _, err := tx.Trait(name); err == nil {
 			return nil
@@ -171,6 +174,9 @@ func (e *Engine) ProviderTraits(ctx context.Context, provider string) (traits []
 // generation is bumped only if the set changed. It returns the new
 // generation.
 func (e *Engine) SetProviderTraits(ctx context.Context, provider string, check GenerationCheck, traits []string) (int64, error) {
+	if err := e.Authorize(ctx, ActionProviderTraitsUpdate, Target{}); err != nil {
+		return 0, err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return 0, err
 	}
@@ -181,7 +187,7 @@ func (e *Engine) SetProviderTraits(ctx context.Context, provider string, check G
 	}
 	want := sortedUnique(traits)
 	var gen int64
-	err := e.update(ctx, ActionProviderTraitsUpdate, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		p, err := tx.Provider(provider)
 		if err != nil {
 			return err
@@ -210,10 +216,13 @@ func (e *Engine) SetProviderTraits(ctx context.Context, provider string, check G
 // generation if it had any. Placement takes no generation here; pass
 // SkipGenerationCheck for that behaviour.
 func (e *Engine) DeleteProviderTraits(ctx context.Context, provider string, check GenerationCheck) error {
+	if err := e.Authorize(ctx, ActionProviderTraitsDelete, Target{}); err != nil {
+		return err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return err
 	}
-	return e.update(ctx, ActionProviderTraitsDelete, func(tx Tx) error {
+	return e.write(ctx, func(tx Tx) error {
 		p, err := tx.Provider(provider)
 		if err != nil {
 			return err
@@ -253,6 +262,9 @@ func (e *Engine) ProviderAggregates(ctx context.Context, provider string) (aggre
 // (Placement 1.19 and later); with SkipGenerationCheck it is neither checked
 // nor bumped (Placement 1.1 to 1.18). It returns the provider generation.
 func (e *Engine) SetProviderAggregates(ctx context.Context, provider string, check GenerationCheck, aggregates []string) (int64, error) {
+	if err := e.Authorize(ctx, ActionAggregatesUpdate, Target{}); err != nil {
+		return 0, err
+	}
 	if err := check.validate("resource_provider_generation"); err != nil {
 		return 0, err
 	}
@@ -266,7 +278,7 @@ func (e *Engine) SetProviderAggregates(ctx context.Context, provider string, che
 		return 0, invalid("aggregates", "", "has non-unique elements")
 	}
 	var gen int64
-	err := e.update(ctx, ActionAggregatesUpdate, func(tx Tx) error {
+	err := e.write(ctx, func(tx Tx) error {
 		p, err := tx.Provider(provider)
 		if err != nil {
 			return err

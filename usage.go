@@ -68,6 +68,9 @@ type UsageGroup struct {
 // before microversion 1.38 use the AllConsumerTypes group). The policy
 // target is the queried project, so a project reader may read its own.
 func (e *Engine) Usages(ctx context.Context, q UsageQuery) (map[string]UsageGroup, error) {
+	if err := e.Authorize(ctx, ActionUsages, Target{ProjectID: q.ProjectID, UserID: q.UserID}); err != nil {
+		return nil, err
+	}
 	if err := validateExternalID("project_id", q.ProjectID); err != nil {
 		return nil, err
 	}
@@ -77,7 +80,7 @@ func (e *Engine) Usages(ctx context.Context, q UsageQuery) (map[string]UsageGrou
 		}
 	}
 	out := map[string]UsageGroup{}
-	err := e.view(ctx, ActionUsages, Target{ProjectID: q.ProjectID, UserID: q.UserID}, func(tx ReadTx) error {
+	err := e.store.View(ctx, func(tx ReadTx) error {
 		rows, err := tx.ConsumerUsages(q.ProjectID, q.UserID)
 		if err != nil {
 			return err

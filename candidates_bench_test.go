@@ -1,0 +1,226 @@
+package placement_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/goplacement/placement"
+	"github.com/goplacement/placement/memstore"
+	"github.com/goplacement/placement/placementtest"
+)
+
+// Benchmarks of AllocationCandidates on the workloads, each on
+// memstore as it is (the Engine's generic fallback over the plain ReadTx)
+// and on memstore wrapped by placementtest.WithCandidateIndex (the Engine's
+// pushdown path, answered from an in-memory index: what a backend
+// implementing CandidateReader gives).
+//
+//	go test -run '^$' -bench BenchmarkCandidates -benchmem .
+
+const benchAgg = "be000000-0000-4000-8000-000000000001"
+
+var (
+	benchMu     sync.Mutex
+	benchStores = map[string]placement.Store{}
+)
+
+// benchStore builds (once per process) a store with a named topology,
+// writing through the SPI in large transactions.
+func benchStore(b *testing.B, name string, build func(tx placement.Tx, i int) error, n int) placement.Store {
+	b.Helper()
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if s, ok := benchStores[name]; ok {
+		return s
+	}
+	s := memstore.New()
+	for lo := 0; lo < n; lo += 1000 {
+		err := s.Update(context.Background(), func(tx placement.Tx) error {
+			for i := lo; i < min(lo+1000, n); i++ {
+				if err := build(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	benchStores[name] = s
+	return s
+}
+
+func benchUUID(kind, i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", kind, i) }
+
+func benchProvider(tx placement.Tx, uuid, name, parent, root string, traits []string, aggs []string, invs ...placement.Inventory) error {
+	if err := tx.CreateProvider(placement.ResourceProvider{UUID: uuid, Name: name, ParentUUID: parent, RootUUID: root}); err != nil {
+		return err
+	}
+	for _, inv := range invs {
+		if err := tx.PutInventory(uuid, inv); err != nil {
+			return err
+		}
+	}
+	if len(traits) > 0 {
+		if err := tx.SetProviderTraits(uuid, traits); err != nil {
+			return err
+		}
+	}
+	if len(aggs) > 0 {
+		return tx.SetProviderAggregates(uuid, aggs)
+	}
+	return nil
+}
+
+// flatCompute: VCPU 64 (ratio 4), MEMORY_MB 262144 (reserved 2048), DISK_GB
+// 4000, in one aggregate, trait HW_CPU_X86_AVX2.
+func flatCompute(tx placement.Tx, i int) error {
+	vcpu := placement.NewInventory(placement.ClassVCPU, 64)
+	vcpu.AllocationRatio = 4
+	mem := placement.NewInventory(placement.ClassMemoryMB, 262144)
+	mem.Reserved = 2048
+	disk := placement.NewInventory(placement.ClassDiskGB, 4000)
+	// Spread uuids over the whole space, like random uuids.
+	u := benchUUID(int(uint32(i)*2654435761), i)
+	return benchProvider(tx, u, fmt.Sprintf("cn-%d", i), "", u, []string{"HW_CPU_X86_AVX2"}, []string{benchAgg}, disk, mem, vcpu)
+}
+
+// perfloadRequest is Placement's perfload query.
+func perfloadRequest() placement.CandidateRequest {
+	return placement.CandidateRequest{Groups: []placement.RequestGroup{{
+		Resources: []placement.ResourceAmount{{Class: "VCPU", Amount: 1}, {Class: "DISK_GB", Amount: 10}, {Class: "MEMORY_MB", Amount: 256}},
+		MemberOf:  [][]string{{benchAgg}},
+		Required:  [][]string{{"HW_CPU_X86_AVX2"}},
+	}}}
+}
+
+// nestedTree is Placement's nested perfload topology: compute node, two
+// NUMA children, FPGAs and a VGPU below them.
+func nestedTree(tx placement.Tx, i int) error {
+	if i == 0 {
+		if err := tx.CreateTrait(placement.Trait{Name: "CUSTOM_FOO"}); err != nil {
+			return err
+		}
+	}
+	id := func(k int) string { return benchUUID(0xa0000000+int(uint32(i)*2654435761>>4), i*8+k) }
+	cn := id(0)
+	mk := func(k int, name, parent string, traits []string, invs ...placement.Inventory) error {
+		return benchProvider(tx, id(k), fmt.Sprintf("t%d-%s", i, name), parent, cn, traits, nil, invs...)
+	}
+	disk := placement.NewInventory(placement.ClassDiskGB, 20480)
+	if err := benchProvider(tx, cn, fmt.Sprintf("t%d-cn", i), "", cn, []string{"COMPUTE_VOLUME_MULTI_ATTACH"}, nil, disk); err != nil {
+		return err
+	}
+	vcpu0 := placement.NewInventory(placement.ClassVCPU, 4)
+	vcpu0.Reserved = 2
+	mem0 := placement.NewInventory(placement.ClassMemoryMB, 2048)
+	mem0.MinUnit, mem0.StepSize = 512, 256
+	if err := mk(1, "numa0", cn, []string{"HW_NUMA_ROOT"}, mem0, vcpu0); err != nil {
+		return err
+	}
+	if err := mk(2, "fpga0", id(1), nil, placement.NewInventory(placement.ClassFPGA, 1)); err != nil {
+		return err
+	}
+	if err := mk(3, "pgpu0", id(1), nil, placement.NewInventory(placement.ClassVGPU, 8)); err != nil {
+		return err
+	}
+	mem1 := placement.NewInventory(placement.ClassMemoryMB, 2048)
+	mem1.MinUnit, mem1.MaxUnit = 256, 1024
+	if err := mk(4, "numa1", cn, []string{"CUSTOM_FOO", "HW_NUMA_ROOT"}, mem1, placement.NewInventory(placement.ClassVCPU, 4)); err != nil {
+		return err
+	}
+	if err := mk(5, "fpga1_0", id(4), nil, placement.NewInventory(placement.ClassFPGA, 1)); err != nil {
+		return err
+	}
+	return mk(6, "fpga1_1", id(4), nil, placement.NewInventory(placement.ClassFPGA, 1))
+}
+
+func nestedRequest() placement.CandidateRequest {
+	return placement.CandidateRequest{
+		Groups: []placement.RequestGroup{
+			{Resources: []placement.ResourceAmount{{Class: "DISK_GB", Amount: 10}}, Required: [][]string{{"COMPUTE_VOLUME_MULTI_ATTACH"}}},
+			{Suffix: "_COMPUTE", Resources: []placement.ResourceAmount{{Class: "VCPU", Amount: 1}, {Class: "MEMORY_MB", Amount: 256}}, Required: [][]string{{"CUSTOM_FOO"}}},
+			{Suffix: "_FPGA", Resources: []placement.ResourceAmount{{Class: "FPGA", Amount: 1}}},
+		},
+		GroupPolicy: placement.GroupPolicyNone,
+		SameSubtree: [][]string{{"_COMPUTE", "_FPGA"}},
+	}
+}
+
+// wideTree: one root with 8 children of one SRIOV_NET_VF each.
+func wideTree(tx placement.Tx, i int) error {
+	root := benchUUID(0xb0000000, 0)
+	if i == 0 {
+		return benchProvider(tx, root, "wide", "", root, nil, nil)
+	}
+	return benchProvider(tx, benchUUID(0xb0000000, i), fmt.Sprintf("wide-%d", i), root, root, nil, nil, placement.NewInventory(placement.ClassSRIOVNetVF, 1))
+}
+
+func wideRequest() placement.CandidateRequest {
+	req := placement.CandidateRequest{GroupPolicy: placement.GroupPolicyIsolate, MaxCandidates: 1000}
+	for g := 1; g <= 8; g++ {
+		req.Groups = append(req.Groups, placement.RequestGroup{Suffix: fmt.Sprint(g), Resources: []placement.ResourceAmount{{Class: placement.ClassSRIOVNetVF, Amount: 1}}})
+	}
+	return req
+}
+
+func runCandidates(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
+	ctx := context.Background()
+	for _, path := range []string{"fallback", "pushdown"} {
+		b.Run(path, func(b *testing.B) {
+			store := s
+			if path == "pushdown" {
+				store = placementtest.WithCandidateIndex(s)
+			}
+			e, err := placement.New(store, placement.WithAuthorizer(placement.AllowAll()))
+			if err != nil {
+				b.Fatal(err)
+			}
+			got, err := e.AllocationCandidates(ctx, req) // warm up (and build the index)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got.AllocationRequests) != want {
+				b.Fatalf("%d candidates, want %d", len(got.AllocationRequests), want)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := e.AllocationCandidates(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkCandidatesFlat1000(b *testing.B) {
+	runCandidates(b, benchStore(b, "flat1000", flatCompute, 1000), perfloadRequest(), 1000)
+}
+
+func BenchmarkCandidatesFlat10000(b *testing.B) {
+	runCandidates(b, benchStore(b, "flat10000", flatCompute, 10000), perfloadRequest(), 10000)
+}
+
+func BenchmarkCandidatesFlat100000Limit50(b *testing.B) {
+	req := perfloadRequest()
+	req.Limit = 50
+	runCandidates(b, benchStore(b, "flat100000", flatCompute, 100000), req, 50)
+}
+
+func BenchmarkCandidatesFlat100000Limit50Random(b *testing.B) {
+	req := perfloadRequest()
+	req.Limit, req.Randomize, req.Seed = 50, true, 42
+	runCandidates(b, benchStore(b, "flat100000", flatCompute, 100000), req, 50)
+}
+
+func BenchmarkCandidatesNested1000(b *testing.B) {
+	runCandidates(b, benchStore(b, "nested1000", nestedTree, 1000), nestedRequest(), 2000)
+}
+
+func BenchmarkCandidatesWideTree(b *testing.B) {
+	runCandidates(b, benchStore(b, "wide", wideTree, 9), wideRequest(), 1000)
+}

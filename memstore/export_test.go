@@ -1,0 +1,138 @@
+package memstore
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/goplacement/placement"
+)
+
+// Internal is the whole internal state of a store, indexes included, in a
+// canonical form that go-cmp can compare.
+type Internal struct {
+	Providers map[string]InternalProvider
+	ByName    map[string]string
+	Children  map[string][]string
+	ByRoot    map[string][]string
+	ByTrait   map[string][]string
+	ByAgg     map[string][]string
+	ByClass   map[string][]string
+	Classes   map[string]placement.ResourceClass
+	Traits    map[string]placement.Trait
+	Consumers map[string]placement.Consumer
+	ByProject map[string][]string
+	Allocs    map[string][]placement.AllocationRecord
+}
+
+// InternalProvider is one provider of Internal.
+type InternalProvider struct {
+	Rec       placement.ResourceProvider
+	Res       []placement.ProviderResource
+	Extra     map[string]int64
+	Traits    []string
+	Aggs      []string
+	Consumers []string
+}
+
+// DumpInternal returns the internal state of s (under the read lock).
+func DumpInternal(s *Store) Internal {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return dumpState(s.st)
+}
+
+func dumpState(st *state) Internal {
+	idx := func(m map[string]map[string]*provider) map[string][]string {
+		out := map[string][]string{}
+		for k, set := range m {
+			out[k] = slices.Sorted(maps.Keys(set))
+		}
+		return out
+	}
+	d := Internal{
+		Providers: map[string]InternalProvider{},
+		ByName:    map[string]string{},
+		Children:  idx(st.children),
+		ByRoot:    idx(st.byRoot),
+		ByTrait:   idx(st.byTrait),
+		ByAgg:     idx(st.byAgg),
+		ByClass:   idx(st.byClass),
+		Classes:   maps.Clone(st.classes),
+		Traits:    maps.Clone(st.traits),
+		Consumers: maps.Clone(st.consumers),
+		ByProject: map[string][]string{},
+		Allocs:    map[string][]placement.AllocationRecord{},
+	}
+	for u, p := range st.providers {
+		d.Providers[u] = InternalProvider{
+			Rec: p.rec, Res: slices.Clone(p.res), Extra: maps.Clone(p.extra),
+			Traits: slices.Clone(p.traits), Aggs: slices.Clone(p.aggs),
+			Consumers: slices.Sorted(maps.Keys(p.consumers)),
+		}
+	}
+	for n, p := range st.byName {
+		d.ByName[n] = p.rec.UUID
+	}
+	for proj, set := range st.byProject {
+		d.ByProject[proj] = slices.Sorted(maps.Keys(set))
+	}
+	for c, allocs := range st.allocs {
+		for _, a := range allocs {
+			d.Allocs[c] = append(d.Allocs[c], placement.AllocationRecord{ConsumerUUID: c, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used})
+		}
+	}
+	return d
+}
+
+// CheckInternal verifies that every index and usage of s is what a rebuild
+// from its primary records gives, and that every index points at the live
+// provider objects. It returns a description of the first problems found.
+func CheckInternal(s *Store) error {
+	live := DumpInternal(s)
+	rebuilt := New()
+	rebuilt.Restore(s.Snapshot())
+	if diff := cmp.Diff(dumpState(rebuilt.st), live, cmpopts.EquateEmpty()); diff != "" {
+		return fmt.Errorf("indexes differ from a rebuild (-rebuilt +live):\n%s", diff)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	st := s.st
+	same := func(what string, p *provider) error {
+		if st.providers[p.rec.UUID] != p {
+			return fmt.Errorf("%s points at a stale provider object %s", what, p.rec.UUID)
+		}
+		return nil
+	}
+	for n, p := range st.byName {
+		if err := same("byName["+n+"]", p); err != nil {
+			return err
+		}
+	}
+	for name, idx := range map[string]map[string]map[string]*provider{"children": st.children, "byRoot": st.byRoot, "byTrait": st.byTrait, "byAgg": st.byAgg, "byClass": st.byClass} {
+		for k, set := range idx {
+			if len(set) == 0 {
+				return fmt.Errorf("%s[%s] is an empty set", name, k)
+			}
+			for _, p := range set {
+				if err := same(name+"["+k+"]", p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for c, allocs := range st.allocs {
+		if len(allocs) == 0 {
+			return fmt.Errorf("allocs[%s] is empty", c)
+		}
+		for _, a := range allocs {
+			if err := same("allocs["+c+"]", a.p); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,418 @@
+package memstore
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/goplacement/placement"
+)
+
+func providerNotFound(uuid string) error {
+	return &placement.NotFoundError{Resource: "resource provider", ID: uuid}
+}
+
+func compareProviders(a, b placement.ResourceProvider) int { return strings.Compare(a.UUID, b.UUID) }
+
+// Provider returns the provider with this uuid.
+func (t *readTx) Provider(uuid string) (placement.ResourceProvider, error) {
+	if err := t.check(); err != nil {
+		return placement.ResourceProvider{}, err
+	}
+	p := t.st.providers[uuid]
+	if p == nil {
+		return placement.ResourceProvider{}, providerNotFound(uuid)
+	}
+	return p.rec, nil
+}
+
+// ProviderByName returns the provider with this name.
+func (t *readTx) ProviderByName(name string) (placement.ResourceProvider, error) {
+	if err := t.check(); err != nil {
+		return placement.ResourceProvider{}, err
+	}
+	p := t.st.byName[name]
+	if p == nil {
+		return placement.ResourceProvider{}, providerNotFound(name)
+	}
+	return p.rec, nil
+}
+
+// Providers lists the providers matching q, sorted by uuid.
+func (t *readTx) Providers(q placement.ProviderQuery) ([]placement.ResourceProvider, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	return t.st.query(&q), nil
+}
+
+// query scans the smallest candidate set an index gives for q and keeps the
+// providers matching all of q.
+func (st *state) query(q *placement.ProviderQuery) []placement.ResourceProvider {
+	one := func(p *provider) []placement.ResourceProvider {
+		if p != nil && matches(p, q) {
+			return []placement.ResourceProvider{p.rec}
+		}
+		return nil
+	}
+	switch {
+	case q.UUID != "":
+		return one(st.providers[q.UUID])
+	case q.Name != "":
+		return one(st.byName[q.Name])
+	}
+
+	// Candidate sources: one set (Parent, Root), the union of the sets
+	// of an any-of group (its members are deduplicated by scanning each
+	// provider only from the first alternative it has), or every provider.
+	best := len(st.providers) + 1
+	var bestSet map[string]*provider
+	var bestGroup []string
+	var bestIdx map[string]map[string]*provider
+	var bestLinks func(*provider) []string
+	consider := func(set map[string]*provider) {
+		if len(set) < best {
+			best, bestSet, bestGroup = len(set), set, nil
+		}
+	}
+	considerGroup := func(idx map[string]map[string]*provider, group []string, links func(*provider) []string) {
+		n := 0
+		for _, name := range group {
+			n += len(idx[name])
+		}
+		if n < best {
+			best, bestSet, bestGroup, bestIdx, bestLinks = n, nil, group, idx, links
+		}
+	}
+	if q.Parent != "" {
+		consider(st.children[q.Parent])
+	}
+	if q.Root != "" {
+		consider(st.byRoot[q.Root])
+	}
+	for _, g := range q.Required {
+		considerGroup(st.byTrait, g, providerTraits)
+	}
+	for _, g := range q.MemberOf {
+		considerGroup(st.byAgg, g, providerAggs)
+	}
+	if best == 0 {
+		return nil
+	}
+	found := make([]*provider, 0, min(best, len(st.providers), 256))
+	keep := func(p *provider) {
+		if matches(p, q) {
+			found = append(found, p)
+		}
+	}
+	switch {
+	case bestGroup != nil:
+		for i, name := range bestGroup {
+			for _, p := range bestIdx[name] {
+				if !containsAny(bestLinks(p), bestGroup[:i]) {
+					keep(p)
+				}
+			}
+		}
+	case bestSet != nil:
+		for _, p := range bestSet {
+			keep(p)
+		}
+	default:
+		for _, p := range st.providers {
+			keep(p)
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	slices.SortFunc(found, func(a, b *provider) int { return strings.Compare(a.rec.UUID, b.rec.UUID) })
+	out := make([]placement.ResourceProvider, len(found))
+	for i, p := range found {
+		out[i] = p.rec
+	}
+	return out
+}
+
+func providerTraits(p *provider) []string { return p.traits }
+func providerAggs(p *provider) []string   { return p.aggs }
+
+// matches reports whether p satisfies every set field of q.
+func matches(p *provider, q *placement.ProviderQuery) bool {
+	r := &p.rec
+	if (q.UUID != "" && r.UUID != q.UUID) || (q.Name != "" && r.Name != q.Name) ||
+		(q.Root != "" && r.RootUUID != q.Root) || (q.Parent != "" && r.ParentUUID != q.Parent) {
+		return false
+	}
+	for _, g := range q.MemberOf {
+		if !containsAny(p.aggs, g) {
+			return false
+		}
+	}
+	if containsAny(p.aggs, q.NotMemberOf) {
+		return false
+	}
+	for _, g := range q.Required {
+		if !containsAny(p.traits, g) {
+			return false
+		}
+	}
+	return !containsAny(p.traits, q.Forbidden)
+}
+
+// Resources lists a provider's inventories with their usage, sorted by
+// class (empty for an unknown provider).
+func (t *readTx) Resources(provider string) ([]placement.ProviderResource, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	p := t.st.providers[provider]
+	if p == nil || len(p.res) == 0 {
+		return nil, nil
+	}
+	return slices.Clone(p.res), nil
+}
+
+// ProviderTraits lists a provider's traits, sorted.
+func (t *readTx) ProviderTraits(provider string) ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if p := t.st.providers[provider]; p != nil {
+		return slices.Clone(p.traits), nil
+	}
+	return nil, nil
+}
+
+// ProviderAggregates lists the aggregates a provider is in, sorted.
+func (t *readTx) ProviderAggregates(provider string) ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if p := t.st.providers[provider]; p != nil {
+		return slices.Clone(p.aggs), nil
+	}
+	return nil, nil
+}
+
+// ProviderAllocations lists the allocations held against a provider, sorted
+// by consumer then class.
+func (t *readTx) ProviderAllocations(provider string) ([]placement.AllocationRecord, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	p := t.st.providers[provider]
+	if p == nil || len(p.consumers) == 0 {
+		return nil, nil
+	}
+	consumers := make([]string, 0, len(p.consumers))
+	for c := range p.consumers {
+		consumers = append(consumers, c)
+	}
+	slices.Sort(consumers)
+	var out []placement.AllocationRecord
+	for _, c := range consumers {
+		for _, a := range t.st.allocs[c] {
+			if a.p == p {
+				out = append(out, placement.AllocationRecord{ConsumerUUID: c, ProviderUUID: provider, ResourceClass: a.class, Used: a.used})
+			}
+		}
+	}
+	return out, nil
+}
+
+// ResourceClass returns a custom resource class.
+func (t *readTx) ResourceClass(name string) (placement.ResourceClass, error) {
+	if err := t.check(); err != nil {
+		return placement.ResourceClass{}, err
+	}
+	rc, ok := t.st.classes[name]
+	if !ok {
+		return placement.ResourceClass{}, &placement.NotFoundError{Resource: "resource class", ID: name}
+	}
+	return rc, nil
+}
+
+// ResourceClasses lists the custom resource classes, sorted by name.
+func (t *readTx) ResourceClasses() ([]placement.ResourceClass, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if len(t.st.classes) == 0 {
+		return nil, nil
+	}
+	out := make([]placement.ResourceClass, 0, len(t.st.classes))
+	for _, rc := range t.st.classes {
+		out = append(out, rc)
+	}
+	slices.SortFunc(out, func(a, b placement.ResourceClass) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// ResourceClassInUse reports whether some provider has inventory of the
+// class (one index lookup).
+func (t *readTx) ResourceClassInUse(name string) (bool, error) {
+	if err := t.check(); err != nil {
+		return false, err
+	}
+	return len(t.st.byClass[name]) > 0, nil
+}
+
+// Trait returns a custom trait.
+func (t *readTx) Trait(name string) (placement.Trait, error) {
+	if err := t.check(); err != nil {
+		return placement.Trait{}, err
+	}
+	tr, ok := t.st.traits[name]
+	if !ok {
+		return placement.Trait{}, &placement.NotFoundError{Resource: "trait", ID: name}
+	}
+	return tr, nil
+}
+
+// Traits lists the custom traits, sorted by name.
+func (t *readTx) Traits() ([]placement.Trait, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if len(t.st.traits) == 0 {
+		return nil, nil
+	}
+	out := make([]placement.Trait, 0, len(t.st.traits))
+	for _, tr := range t.st.traits {
+		out = append(out, tr)
+	}
+	slices.SortFunc(out, func(a, b placement.Trait) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// AssociatedTraits lists, sorted, the traits at least one provider has.
+func (t *readTx) AssociatedTraits() ([]string, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if len(t.st.byTrait) == 0 {
+		return nil, nil
+	}
+	out := make([]string, 0, len(t.st.byTrait))
+	for name := range t.st.byTrait {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// Consumer returns a consumer record.
+func (t *readTx) Consumer(uuid string) (placement.Consumer, error) {
+	if err := t.check(); err != nil {
+		return placement.Consumer{}, err
+	}
+	c, ok := t.st.consumers[uuid]
+	if !ok {
+		return placement.Consumer{}, &placement.NotFoundError{Resource: "consumer", ID: uuid}
+	}
+	return c, nil
+}
+
+// ConsumerAllocations lists a consumer's allocations, sorted by provider
+// then class.
+func (t *readTx) ConsumerAllocations(consumer string) ([]placement.AllocationRecord, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	allocs := t.st.allocs[consumer]
+	if len(allocs) == 0 {
+		return nil, nil
+	}
+	out := make([]placement.AllocationRecord, len(allocs))
+	for i, a := range allocs {
+		out[i] = placement.AllocationRecord{ConsumerUUID: consumer, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used}
+	}
+	return out, nil
+}
+
+// ConsumerUsages sums the allocations of the consumers of a project (and of
+// a user, when user is not empty) per consumer and class, sorted by consumer
+// then class. Consumers without allocations have no entry.
+func (t *readTx) ConsumerUsages(project, user string) ([]placement.ConsumerUsage, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	members := t.st.byProject[project]
+	uuids := make([]string, 0, len(members))
+	for u := range members {
+		if c := t.st.consumers[u]; user == "" || c.UserID == user {
+			uuids = append(uuids, u)
+		}
+	}
+	slices.Sort(uuids)
+	var out []placement.ConsumerUsage
+	for _, u := range uuids {
+		allocs := t.st.allocs[u]
+		if len(allocs) == 0 {
+			continue
+		}
+		ctype := t.st.consumers[u].ConsumerType
+		start := len(out)
+		for _, a := range allocs {
+			i := slices.IndexFunc(out[start:], func(x placement.ConsumerUsage) bool { return x.ResourceClass == a.class })
+			if i >= 0 {
+				out[start+i].Used += a.used
+				continue
+			}
+			out = append(out, placement.ConsumerUsage{ConsumerUUID: u, ConsumerType: ctype, ResourceClass: a.class, Used: a.used})
+		}
+		slices.SortFunc(out[start:], func(a, b placement.ConsumerUsage) int { return strings.Compare(a.ResourceClass, b.ResourceClass) })
+	}
+	return out, nil
+}
+
+func compareUsageCounts(a, b placement.UsageCount) int {
+	if c := strings.Compare(a.ProviderUUID, b.ProviderUUID); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ResourceClass, b.ResourceClass)
+}
+
+// MaintainedUsages lists the usage kept for every inventory (what Resources
+// reports), zeros included, sorted by provider and class.
+func (t *readTx) MaintainedUsages() ([]placement.UsageCount, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	var out []placement.UsageCount
+	for u, p := range t.st.providers {
+		for _, r := range p.res {
+			out = append(out, placement.UsageCount{ProviderUUID: u, ResourceClass: r.ResourceClass, Used: r.Used, HasInventory: true})
+		}
+	}
+	slices.SortFunc(out, compareUsageCounts)
+	return out, nil
+}
+
+// RecountedUsages sums every allocation per provider and class (a full
+// scan, independent of the maintained usage), sorted by provider and class.
+func (t *readTx) RecountedUsages() ([]placement.UsageCount, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	type key struct {
+		p     *provider
+		class string
+	}
+	sums := map[key]int64{}
+	for _, allocs := range t.st.allocs {
+		for _, a := range allocs {
+			sums[key{a.p, a.class}] += a.used
+		}
+	}
+	if len(sums) == 0 {
+		return nil, nil
+	}
+	out := make([]placement.UsageCount, 0, len(sums))
+	for k, used := range sums {
+		_, has := k.p.findClass(k.class)
+		out = append(out, placement.UsageCount{ProviderUUID: k.p.rec.UUID, ResourceClass: k.class, Used: used, HasInventory: has})
+	}
+	slices.SortFunc(out, compareUsageCounts)
+	return out, nil
+}

@@ -1,0 +1,395 @@
+package placementhttp
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/goplacement/placement"
+)
+
+// A small JSON Schema validator covering the keywords Placement's schemas
+// use, reporting errors as Python's jsonschema 4 does: the same messages,
+// the same choice of the "best" error among several (jsonschema.best_match),
+// and the same "Failed validating 'X' in schema[...]" trailer, because
+// clients and Placement's own tests match those phrases.
+
+type schemaDoc struct {
+	root *jvalue
+}
+
+var (
+	schemasOnce sync.Once
+	schemas     map[string]*schemaDoc
+	regexCache  sync.Map // pattern -> *regexp.Regexp
+)
+
+func getSchema(name string) *schemaDoc {
+	schemasOnce.Do(func() {
+		schemas = make(map[string]*schemaDoc, len(schemaSources))
+		for k, src := range schemaSources {
+			v, err := parseJSON([]byte(src))
+			if err != nil {
+				panic("placementhttp: bad embedded schema " + k + ": " + err.Error())
+			}
+			schemas[k] = &schemaDoc{root: v}
+		}
+	})
+	s, ok := schemas[name]
+	if !ok {
+		panic("placementhttp: unknown schema " + name)
+	}
+	return s
+}
+
+type verr struct {
+	message    string
+	validator  string
+	path       []string // instance path, Python repr'd keys
+	schemaPath []string // relative schema path (the keyword last)
+	instance   *jvalue
+	schema     *jvalue // the (sub)schema holding the keyword
+	context    []*verr
+}
+
+// String formats the error as str(jsonschema.ValidationError).
+func (e *verr) String() string {
+	sp := e.schemaPath
+	if len(sp) > 0 {
+		sp = sp[:len(sp)-1]
+	}
+	return fmt.Sprintf("%s\n\nFailed validating %s in schema%s:\n    %s\n\nOn instance%s:\n    %s",
+		e.message, pyStr(e.validator), brackets(sp), e.schema.repr(), brackets(e.path), e.instance.repr())
+}
+
+func brackets(p []string) string {
+	var b strings.Builder
+	for _, s := range p {
+		b.WriteByte('[')
+		b.WriteString(s)
+		b.WriteByte(']')
+	}
+	return b.String()
+}
+
+func (e *verr) matchesType() bool {
+	t := e.schema.get("type")
+	if t == nil {
+		return false
+	}
+	if t.kind == jString {
+		return isType(e.instance, t.s)
+	}
+	for _, x := range t.arr {
+		if isType(e.instance, x.s) {
+			return true
+		}
+	}
+	return false
+}
+
+// relevance is jsonschema's by_relevance key: shallower errors first, then
+// non-anyOf/oneOf, then errors whose instance has the wrong type.
+type relevanceKey struct {
+	depth     int // -len(path)
+	notWeak   bool
+	wrongType bool
+}
+
+func (e *verr) key() relevanceKey {
+	return relevanceKey{-len(e.path), e.validator != "anyOf" && e.validator != "oneOf", !e.matchesType()}
+}
+
+func cmpKey(a, b relevanceKey) int {
+	if a.depth != b.depth {
+		if a.depth < b.depth {
+			return -1
+		}
+		return 1
+	}
+	bi := func(x bool) int {
+		if x {
+			return 1
+		}
+		return 0
+	}
+	if c := bi(a.notWeak) - bi(b.notWeak); c != 0 {
+		return c
+	}
+	return bi(a.wrongType) - bi(b.wrongType)
+}
+
+// bestMatch is jsonschema.exceptions.best_match.
+func bestMatch(errs []*verr) *verr {
+	if len(errs) == 0 {
+		return nil
+	}
+	best := errs[0]
+	for _, e := range errs[1:] {
+		if cmpKey(e.key(), best.key()) > 0 {
+			best = e
+		}
+	}
+	for len(best.context) > 0 {
+		ctx := slices.Clone(best.context)
+		slices.SortStableFunc(ctx, func(a, b *verr) int { return cmpKey(a.key(), b.key()) })
+		if len(ctx) >= 2 && cmpKey(ctx[0].key(), ctx[1].key()) == 0 {
+			return best
+		}
+		best = ctx[0]
+	}
+	return best
+}
+
+// validate checks instance against the named schema and returns the best
+// error, or nil.
+func validate(name string, instance *jvalue) *verr {
+	var errs []*verr
+	validateNode(getSchema(name).root, instance, nil, nil, &errs)
+	return bestMatch(errs)
+}
+
+func isType(v *jvalue, t string) bool {
+	if v == nil {
+		return t == "null"
+	}
+	switch t {
+	case "object":
+		return v.kind == jObject
+	case "array":
+		return v.kind == jArray
+	case "string":
+		return v.kind == jString
+	case "null":
+		return v.kind == jNull
+	case "boolean":
+		return v.kind == jBool
+	case "number":
+		return v.kind == jNumber
+	case "integer":
+		return v.isInteger()
+	}
+	return false
+}
+
+func compile(pattern string) *regexp.Regexp {
+	if re, ok := regexCache.Load(pattern); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(pattern)
+	regexCache.Store(pattern, re)
+	return re
+}
+
+func appendPath(p []string, s string) []string {
+	out := make([]string, len(p), len(p)+1)
+	copy(out, p)
+	return append(out, s)
+}
+
+// validateNode applies schema to instance, appending errors in the order
+// jsonschema yields them (schema keywords in document order).
+func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr) {
+	add := func(kw, msg string, ctx []*verr) {
+		*errs = append(*errs, &verr{message: msg, validator: kw, path: path,
+			schemaPath: appendPath(spath, pyStr(kw)), instance: instance, schema: schema, context: ctx})
+	}
+	for _, m := range schema.obj {
+		kw, sv := m.key, m.val
+		switch kw {
+		case "type":
+			types := []string{}
+			if sv.kind == jString {
+				types = append(types, sv.s)
+			} else {
+				for _, t := range sv.arr {
+					types = append(types, t.s)
+				}
+			}
+			ok := false
+			reprs := make([]string, len(types))
+			for i, t := range types {
+				ok = ok || isType(instance, t)
+				reprs[i] = pyStr(t)
+			}
+			if !ok {
+				add(kw, fmt.Sprintf("%s is not of type %s", instance.repr(), strings.Join(reprs, ", ")), nil)
+			}
+		case "properties":
+			if instance.kind != jObject {
+				continue
+			}
+			for _, p := range sv.obj {
+				if iv := instance.get(p.key); iv != nil {
+					validateNode(p.val, iv, appendPath(path, pyStr(p.key)), append(appendPath(spath, pyStr(kw)), pyStr(p.key)), errs)
+				}
+			}
+		case "patternProperties":
+			if instance.kind != jObject {
+				continue
+			}
+			for _, p := range sv.obj {
+				re := compile(p.key)
+				for _, im := range instance.obj {
+					if re.MatchString(im.key) {
+						validateNode(p.val, im.val, appendPath(path, pyStr(im.key)), append(appendPath(spath, pyStr(kw)), pyStr(p.key)), errs)
+					}
+				}
+			}
+		case "additionalProperties":
+			if instance.kind != jObject {
+				continue
+			}
+			var extras []string
+			props, pats := schema.get("properties"), schema.get("patternProperties")
+			for _, im := range instance.obj {
+				if props != nil && props.has(im.key) {
+					continue
+				}
+				matched := false
+				if pats != nil {
+					for _, p := range pats.obj {
+						if compile(p.key).MatchString(im.key) {
+							matched = true
+							break
+						}
+					}
+				}
+				if !matched {
+					extras = append(extras, im.key)
+				}
+			}
+			if sv.kind == jObject {
+				for _, x := range extras {
+					validateNode(sv, instance.get(x), appendPath(path, pyStr(x)), appendPath(spath, pyStr(kw)), errs)
+				}
+				continue
+			}
+			if sv.kind == jBool && !sv.b && len(extras) > 0 {
+				if pats != nil {
+					slices.Sort(extras)
+					verb := "does"
+					if len(extras) > 1 {
+						verb = "do"
+					}
+					var patterns []string
+					for _, p := range pats.obj {
+						patterns = append(patterns, p.key)
+					}
+					slices.Sort(patterns)
+					add(kw, fmt.Sprintf("%s %s not match any of the regexes: %s", joinRepr(extras), verb, joinRepr(patterns)), nil)
+				} else {
+					verb := "was"
+					if len(extras) > 1 {
+						verb = "were"
+					}
+					add(kw, fmt.Sprintf("Additional properties are not allowed (%s %s unexpected)", joinRepr(extras), verb), nil)
+				}
+			}
+		case "required":
+			if instance.kind != jObject {
+				continue
+			}
+			for _, r := range sv.arr {
+				if !instance.has(r.s) {
+					add(kw, fmt.Sprintf("%s is a required property", pyStr(r.s)), nil)
+				}
+			}
+		case "minProperties":
+			if instance.kind == jObject && int64(len(instance.obj)) < sv.int64() {
+				add(kw, fmt.Sprintf("%s does not have enough properties", instance.repr()), nil)
+			}
+		case "items":
+			if instance.kind != jArray {
+				continue
+			}
+			for i, e := range instance.arr {
+				validateNode(sv, e, appendPath(path, fmt.Sprint(i)), appendPath(spath, pyStr(kw)), errs)
+			}
+		case "minItems":
+			if instance.kind == jArray && int64(len(instance.arr)) < sv.int64() {
+				add(kw, fmt.Sprintf("%s is too short", instance.repr()), nil)
+			}
+		case "uniqueItems":
+			if instance.kind == jArray && sv.kind == jBool && sv.b {
+				dup := false
+				for i := range instance.arr {
+					for j := 0; j < i && !dup; j++ {
+						dup = instance.arr[i].equal(instance.arr[j])
+					}
+				}
+				if dup {
+					add(kw, fmt.Sprintf("%s has non-unique elements", instance.repr()), nil)
+				}
+			}
+		case "minimum":
+			if instance.kind == jNumber && instance.cmpNumber(sv) < 0 {
+				add(kw, fmt.Sprintf("%s is less than the minimum of %s", instance.repr(), sv.repr()), nil)
+			}
+		case "maximum":
+			if instance.kind == jNumber && instance.cmpNumber(sv) > 0 {
+				add(kw, fmt.Sprintf("%s is greater than the maximum of %s", instance.repr(), sv.repr()), nil)
+			}
+		case "minLength":
+			if instance.kind == jString && int64(utf8.RuneCountInString(instance.s)) < sv.int64() {
+				add(kw, fmt.Sprintf("%s is too short", instance.repr()), nil)
+			}
+		case "maxLength":
+			if instance.kind == jString && int64(utf8.RuneCountInString(instance.s)) > sv.int64() {
+				add(kw, fmt.Sprintf("%s is too long", instance.repr()), nil)
+			}
+		case "pattern":
+			if instance.kind == jString && !compile(sv.s).MatchString(instance.s) {
+				add(kw, fmt.Sprintf("%s does not match %s", instance.repr(), pyStr(sv.s)), nil)
+			}
+		case "format":
+			if sv.s == "uuid" && !isUUIDLike(instance) {
+				add(kw, fmt.Sprintf("%s is not a %s", instance.repr(), pyStr(sv.s)), nil)
+			}
+		case "enum":
+			found := false
+			for _, e := range sv.arr {
+				found = found || e.equal(instance)
+			}
+			if !found {
+				add(kw, fmt.Sprintf("%s is not one of %s", instance.repr(), sv.repr()), nil)
+			}
+		case "anyOf":
+			var all []*verr
+			ok := false
+			for i, sub := range sv.arr {
+				var subErrs []*verr
+				validateNode(sub, instance, nil, []string{fmt.Sprint(i)}, &subErrs)
+				if len(subErrs) == 0 {
+					ok = true
+					break
+				}
+				all = append(all, subErrs...)
+			}
+			if !ok {
+				// context errors keep paths relative to this instance
+				add(kw, fmt.Sprintf("%s is not valid under any of the given schemas", instance.repr()), all)
+			}
+		}
+	}
+}
+
+func joinRepr(ss []string) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = pyStr(s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// isUUIDLike is oslo_utils.uuidutils.is_uuid_like, the 'uuid' format.
+func isUUIDLike(v *jvalue) bool {
+	if v == nil || v.kind != jString {
+		return false
+	}
+	_, ok := placement.CanonicalUUID(v.s)
+	return ok
+}

@@ -1,0 +1,91 @@
+//go:build cgo
+
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/mattn/go-sqlite3"
+)
+
+// OpenSQLite opens (creating it if needed) the SQLite database file at path
+// and returns a Store on it: one writer connection that begins every write
+// transaction with BEGIN IMMEDIATE and a pool of reader connections
+// (WithReaders), all in WAL mode with foreign keys on, a busy timeout
+// (WithBusyTimeout) and synchronous=NORMAL (or FULL with
+// WithSynchronousFull). Several processes may open the same file; their
+// writes are serialised by SQLite's lock. Use a file on a local disk (WAL
+// needs shared memory: not a network file system).
+func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlstore: OpenSQLite needs a file path, not %q", path)
+	}
+	sync := "NORMAL"
+	if cfg.synchronousFull {
+		sync = "FULL"
+	}
+	dsn := func(txlock string, readonly bool) string {
+		q := url.Values{}
+		q.Set("_journal_mode", "WAL")
+		q.Set("_busy_timeout", strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10))
+		q.Set("_foreign_keys", "on")
+		q.Set("_synchronous", sync)
+		q.Set("_txlock", txlock)
+		if readonly {
+			q.Set("_query_only", "true")
+		}
+		return "file:" + url.PathEscape(path) + "?" + q.Encode()
+	}
+	w, err := sqlx.Open("sqlite3", dsn("immediate", false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
+	}
+	r, err := sqlx.Open("sqlite3", dsn("deferred", true))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(cfg.readers)
+	r.SetMaxIdleConns(cfg.readers)
+	r.SetConnMaxLifetime(0)
+	r.SetConnMaxIdleTime(0)
+	return newStore(ctx, SQLite, cfg, w, r, []*sqlx.DB{w, r}, false)
+}
+
+// sqliteBusy reports whether err is SQLite's BUSY or LOCKED.
+func sqliteBusy(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked
+	}
+	return false
+}
+
+// sqliteUnique reports whether err is a UNIQUE or PRIMARY KEY violation.
+func sqliteUnique(err error) bool {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		return se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return false
+}

@@ -1,0 +1,876 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/goplacement/placement"
+)
+
+// ErrTxClosed is returned by the methods of a transaction used after the
+// View or Update that created it has returned.
+var ErrTxClosed = errors.New("sqlstore: transaction closed")
+
+// txn is the transaction handed to View (write false) and Update.
+type txn struct {
+	s      *Store
+	ctx    context.Context
+	tx     *sqlx.Tx
+	write  bool
+	closed bool
+	// PostgreSQL write transactions: whether a statement has written, the
+	// greatest provider uuid locked by Provider, the providers locked when
+	// the transaction began (sorted), and every provider Provider was
+	// asked for.
+	wrote     bool
+	locked    string
+	prelocked []string
+	asked     []string
+	// SQLite: the store's prepared statements bound to this transaction.
+	stmts [numStmts]*sql.Stmt
+}
+
+var (
+	_ placement.ReadTx = (*txn)(nil)
+	_ placement.Tx     = (*txn)(nil)
+)
+
+func (t *txn) close() { t.closed = true }
+
+func (t *txn) check() error {
+	if t.closed {
+		return ErrTxClosed
+	}
+	return t.ctx.Err()
+}
+
+// prepared returns statement id bound to the transaction (SQLite).
+func (t *txn) prepared(id stmtID) (*sql.Stmt, error) {
+	if st := t.stmts[id]; st != nil {
+		return st, nil
+	}
+	base, err := t.s.stmt(t.write, id)
+	if err != nil {
+		return nil, err
+	}
+	st := t.tx.StmtContext(t.ctx, base)
+	t.stmts[id] = st
+	return st, nil
+}
+
+// pgArgs rewrites the string arguments of a PostgreSQL statement into
+// their stored form (pgEncode) and reports false when one cannot match any
+// stored value (it is not valid UTF-8), so that a lookup finds nothing.
+func (t *txn) pgArgs(args []any) bool {
+	if t.s.dialect != PostgreSQL {
+		return true
+	}
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			if !utf8.ValidString(s) {
+				return false
+			}
+			args[i] = pgEncode(s)
+		}
+	}
+	return true
+}
+
+// rowScanner decodes PostgreSQL's stored form of scanned strings.
+type rowScanner struct {
+	r  *sql.Rows
+	pg bool
+}
+
+func (s rowScanner) Scan(dest ...any) error {
+	if err := s.r.Scan(dest...); err != nil {
+		return err
+	}
+	if s.pg {
+		for _, d := range dest {
+			if p, ok := d.(*string); ok {
+				*p = pgDecode(*p)
+			}
+		}
+	}
+	return nil
+}
+
+// query runs a statement that returns rows. It returns errNoMatch (and no
+// rows) when an argument cannot match anything stored.
+func (t *txn) query(id stmtID, args ...any) (*sql.Rows, error) {
+	if err := t.check(); err != nil {
+		return nil, err
+	}
+	if !t.pgArgs(args) {
+		return nil, errNoMatch
+	}
+	if t.s.dialect == PostgreSQL {
+		return t.tx.QueryContext(t.ctx, t.s.text[id], args...)
+	}
+	st, err := t.prepared(id)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
+}
+
+// one scans the single row of a statement into dest; no row (or an
+// argument that cannot match) is sql.ErrNoRows.
+func (t *txn) one(id stmtID, args []any, dest ...any) error {
+	rows, err := t.query(id, args...)
+	if err == errNoMatch {
+		return sql.ErrNoRows
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := (rowScanner{rows, t.s.dialect == PostgreSQL}).Scan(dest...); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// exec runs a statement and returns the number of rows it changed. It
+// returns errNoMatch (changing nothing) when an argument cannot match
+// anything stored.
+func (t *txn) exec(id stmtID, args ...any) (int64, error) {
+	if err := t.check(); err != nil {
+		return 0, err
+	}
+	if !t.write {
+		return 0, errors.New("sqlstore: write in a read-only transaction")
+	}
+	if !t.pgArgs(args) {
+		return 0, errNoMatch
+	}
+	t.wrote = true
+	var res sql.Result
+	var err error
+	if t.s.dialect == PostgreSQL {
+		res, err = t.tx.ExecContext(t.ctx, t.s.text[id], args...)
+	} else {
+		var st *sql.Stmt
+		if st, err = t.prepared(id); err == nil {
+			res, err = st.ExecContext(t.ctx, args...)
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// storable checks that values to be stored can be (PostgreSQL text holds
+// only valid UTF-8); field names the value in the error.
+func (t *txn) storable(field string, values ...string) error {
+	if t.s.dialect != PostgreSQL {
+		return nil
+	}
+	for _, v := range values {
+		if !utf8.ValidString(v) {
+			return &placement.ValidationError{Field: field, Value: strconv.Quote(v),
+				Rule: "must be valid UTF-8 to be stored in PostgreSQL", Cause: ErrUnstorableText}
+		}
+	}
+	return nil
+}
+
+// fail wraps a database error with the operation's name.
+func (t *txn) fail(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrTxClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return t.s.wrap(op, err)
+}
+
+func micro(tm time.Time) int64 { return tm.UnixMicro() }
+
+func fromMicro(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func notFound(resource, id string) error {
+	return &placement.NotFoundError{Resource: resource, ID: id}
+}
+
+// ---- reads ----
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanProvider(sc scanner) (placement.ResourceProvider, error) {
+	var p placement.ResourceProvider
+	var c, u int64
+	err := sc.Scan(&p.UUID, &p.Name, &p.Generation, &p.ParentUUID, &p.RootUUID, &c, &u)
+	p.CreatedAt, p.UpdatedAt = fromMicro(c), fromMicro(u)
+	return p, err
+}
+
+// list runs a query and scans every row with scan.
+func list[T any](t *txn, op string, id stmtID, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := t.query(id, args...)
+	if err == errNoMatch {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, t.fail(op, err)
+	}
+	defer rows.Close()
+	var out []T
+	sc := rowScanner{rows, t.s.dialect == PostgreSQL}
+	for rows.Next() {
+		v, err := scan(sc)
+		if err != nil {
+			return nil, t.fail(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail(op, err)
+	}
+	return out, nil
+}
+
+func scanString(r scanner) (string, error) {
+	var s string
+	err := r.Scan(&s)
+	return s, err
+}
+
+func (t *txn) provider(op string, id stmtID, key string) (placement.ResourceProvider, error) {
+	rows, err := t.query(id, key)
+	if err == errNoMatch {
+		return placement.ResourceProvider{}, notFound("resource provider", key)
+	}
+	if err != nil {
+		return placement.ResourceProvider{}, t.fail(op, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return placement.ResourceProvider{}, t.fail(op, err)
+		}
+		return placement.ResourceProvider{}, notFound("resource provider", key)
+	}
+	p, err := scanProvider(rowScanner{rows, t.s.dialect == PostgreSQL})
+	if err != nil {
+		return placement.ResourceProvider{}, t.fail(op, err)
+	}
+	return p, t.fail(op, rows.Close())
+}
+
+// Provider returns the provider with this uuid.
+//
+// In a PostgreSQL write transaction it also locks the provider's row until
+// the end of the transaction (SELECT ... FOR NO KEY UPDATE), so that
+// concurrent writers on one provider queue instead of failing their
+// generation compare-and-swap again and again. To stay free of deadlocks a
+// transaction waits for such a lock only in ascending uuid order and before
+// it has written anything; any other lock is taken with NOWAIT, and if the
+// row is busy the transaction fails with lock_not_available (55P03). Update
+// then runs it again, first locking (in order) every provider the failed
+// attempt asked for.
+func (t *txn) Provider(uuid string) (placement.ResourceProvider, error) {
+	id := qProvider
+	if t.write && t.s.dialect == PostgreSQL {
+		t.asked = append(t.asked, uuid)
+		if _, held := slices.BinarySearch(t.prelocked, uuid); !held {
+			id = qProviderForUpdateNowait
+			if !t.wrote && uuid > t.locked {
+				id = qProviderForUpdate
+			}
+		}
+	}
+	p, err := t.provider("provider", id, uuid)
+	if err == nil && uuid > t.locked {
+		t.locked = uuid
+	}
+	return p, err
+}
+
+// ProviderByName returns the provider with this name.
+func (t *txn) ProviderByName(name string) (placement.ResourceProvider, error) {
+	p, err := t.provider("provider by name", qProviderByName, name)
+	var nf *placement.NotFoundError
+	if errors.As(err, &nf) {
+		nf.ID = name
+	}
+	return p, err
+}
+
+// Providers lists the providers matching q, sorted by uuid.
+func (t *txn) Providers(q placement.ProviderQuery) ([]placement.ResourceProvider, error) {
+	args := make([]any, 0, 13)
+	id := qProvidersAll
+	switch {
+	case q.UUID != "":
+		id = qProvidersByUUID
+		args = append(args, q.UUID)
+	case q.Name != "":
+		id = qProvidersByName
+		args = append(args, q.Name)
+	case q.Parent != "":
+		id = qProvidersByParent
+		args = append(args, q.Parent)
+	case q.Root != "":
+		id = qProvidersByRoot
+		args = append(args, q.Root)
+	}
+	args = append(args, q.UUID, q.UUID, q.Name, q.Name, q.Root, q.Root, q.Parent, q.Parent,
+		t.s.setsArg(q.MemberOf), t.s.listArg(q.NotMemberOf), t.s.setsArg(q.Required), t.s.listArg(q.Forbidden))
+	return list(t, "providers", id, args, func(r scanner) (placement.ResourceProvider, error) { return scanProvider(r) })
+}
+
+// Resources lists a provider's inventories with their usage, by class.
+func (t *txn) Resources(provider string) ([]placement.ProviderResource, error) {
+	return list(t, "resources", qResources, []any{provider}, func(r scanner) (placement.ProviderResource, error) {
+		var x placement.ProviderResource
+		var c, u int64
+		err := r.Scan(&x.ResourceClass, &x.Total, &x.Reserved, &x.MinUnit, &x.MaxUnit, &x.StepSize, &x.AllocationRatio, &c, &u, &x.Used)
+		x.CreatedAt, x.UpdatedAt = fromMicro(c), fromMicro(u)
+		return x, err
+	})
+}
+
+// ProviderTraits lists the traits of a provider.
+func (t *txn) ProviderTraits(provider string) ([]string, error) {
+	return list(t, "provider traits", qProviderTraits, []any{provider}, scanString)
+}
+
+// ProviderAggregates lists the aggregates a provider is in.
+func (t *txn) ProviderAggregates(provider string) ([]string, error) {
+	return list(t, "provider aggregates", qProviderAggregates, []any{provider}, scanString)
+}
+
+// ProviderAllocations lists the allocations held against a provider, by
+// consumer and class.
+func (t *txn) ProviderAllocations(provider string) ([]placement.AllocationRecord, error) {
+	return list(t, "provider allocations", qProviderAllocations, []any{provider}, func(r scanner) (placement.AllocationRecord, error) {
+		a := placement.AllocationRecord{ProviderUUID: provider}
+		err := r.Scan(&a.ConsumerUUID, &a.ResourceClass, &a.Used)
+		return a, err
+	})
+}
+
+func scanClass(r scanner) (placement.ResourceClass, error) {
+	var rc placement.ResourceClass
+	var c, u int64
+	err := r.Scan(&rc.Name, &c, &u)
+	rc.CreatedAt, rc.UpdatedAt = fromMicro(c), fromMicro(u)
+	return rc, err
+}
+
+// ResourceClass returns a custom resource class.
+func (t *txn) ResourceClass(name string) (placement.ResourceClass, error) {
+	var rc placement.ResourceClass
+	var c, u int64
+	err := t.one(qResourceClass, []any{name}, &rc.Name, &c, &u)
+	if err == sql.ErrNoRows {
+		return rc, notFound("resource class", name)
+	}
+	if err != nil {
+		return rc, t.fail("resource class", err)
+	}
+	rc.CreatedAt, rc.UpdatedAt = fromMicro(c), fromMicro(u)
+	return rc, nil
+}
+
+// ResourceClasses lists the custom resource classes by name.
+func (t *txn) ResourceClasses() ([]placement.ResourceClass, error) {
+	return list(t, "resource classes", qResourceClasses, nil, func(r scanner) (placement.ResourceClass, error) { return scanClass(r) })
+}
+
+// ResourceClassInUse reports whether some provider has inventory of the class.
+func (t *txn) ResourceClassInUse(name string) (bool, error) {
+	var n int64
+	err := t.one(qResourceClassInUse, []any{name}, &n)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return n > 0, t.fail("resource class in use", err)
+}
+
+// Trait returns a custom trait.
+func (t *txn) Trait(name string) (placement.Trait, error) {
+	var tr placement.Trait
+	var c, u int64
+	err := t.one(qTrait, []any{name}, &tr.Name, &c, &u)
+	if err == sql.ErrNoRows {
+		return tr, notFound("trait", name)
+	}
+	if err != nil {
+		return tr, t.fail("trait", err)
+	}
+	tr.CreatedAt, tr.UpdatedAt = fromMicro(c), fromMicro(u)
+	return tr, nil
+}
+
+// Traits lists the custom traits by name.
+func (t *txn) Traits() ([]placement.Trait, error) {
+	return list(t, "traits", qTraits, nil, func(r scanner) (placement.Trait, error) {
+		rc, err := scanClass(r)
+		return placement.Trait{Name: rc.Name, CreatedAt: rc.CreatedAt, UpdatedAt: rc.UpdatedAt}, err
+	})
+}
+
+// AssociatedTraits lists the traits at least one provider has.
+func (t *txn) AssociatedTraits() ([]string, error) {
+	return list(t, "associated traits", qAssociatedTraits, nil, scanString)
+}
+
+// Consumer returns a consumer record.
+func (t *txn) Consumer(uuid string) (placement.Consumer, error) {
+	var c placement.Consumer
+	var ct, ut int64
+	err := t.one(qConsumer, []any{uuid}, &c.UUID, &c.ProjectID, &c.UserID, &c.ConsumerType, &c.Generation, &ct, &ut)
+	if err == sql.ErrNoRows {
+		return c, notFound("consumer", uuid)
+	}
+	if err != nil {
+		return c, t.fail("consumer", err)
+	}
+	c.CreatedAt, c.UpdatedAt = fromMicro(ct), fromMicro(ut)
+	return c, nil
+}
+
+// ConsumerAllocations lists a consumer's allocations by provider and class.
+func (t *txn) ConsumerAllocations(consumer string) ([]placement.AllocationRecord, error) {
+	return list(t, "consumer allocations", qConsumerAllocations, []any{consumer}, func(r scanner) (placement.AllocationRecord, error) {
+		a := placement.AllocationRecord{ConsumerUUID: consumer}
+		err := r.Scan(&a.ProviderUUID, &a.ResourceClass, &a.Used)
+		return a, err
+	})
+}
+
+// ConsumerUsages sums allocations per consumer and class over the consumers
+// of a project (and user), sorted by consumer and class.
+func (t *txn) ConsumerUsages(project, user string) ([]placement.ConsumerUsage, error) {
+	return list(t, "consumer usages", qConsumerUsages, []any{project, user, user}, func(r scanner) (placement.ConsumerUsage, error) {
+		var u placement.ConsumerUsage
+		err := r.Scan(&u.ConsumerUUID, &u.ConsumerType, &u.ResourceClass, &u.Used)
+		return u, err
+	})
+}
+
+// MaintainedUsages lists the kept usage of every inventory.
+func (t *txn) MaintainedUsages() ([]placement.UsageCount, error) {
+	return list(t, "maintained usages", qMaintainedUsages, nil, func(r scanner) (placement.UsageCount, error) {
+		u := placement.UsageCount{HasInventory: true}
+		err := r.Scan(&u.ProviderUUID, &u.ResourceClass, &u.Used)
+		return u, err
+	})
+}
+
+// RecountedUsages sums the allocation rows per provider and class.
+func (t *txn) RecountedUsages() ([]placement.UsageCount, error) {
+	return list(t, "recounted usages", qRecountedUsages, nil, func(r scanner) (placement.UsageCount, error) {
+		var u placement.UsageCount
+		var inv int64
+		err := r.Scan(&u.ProviderUUID, &u.ResourceClass, &u.Used, &inv)
+		u.HasInventory = inv > 0
+		return u, err
+	})
+}
+
+// ---- writes ----
+
+// providerID returns a provider's internal id.
+func (t *txn) providerID(uuid string) (int64, error) {
+	var id int64
+	err := t.one(qProviderID, []any{uuid}, &id)
+	if err == sql.ErrNoRows {
+		return 0, notFound("resource provider", uuid)
+	}
+	return id, t.fail("provider id", err)
+}
+
+// CreateProvider inserts a provider.
+func (t *txn) CreateProvider(p placement.ResourceProvider) error {
+	if err := t.storable("resource provider", p.UUID, p.Name, p.ParentUUID, p.RootUUID); err != nil {
+		return err
+	}
+	if p.ParentUUID != "" {
+		if _, err := t.providerID(p.ParentUUID); err != nil {
+			return err
+		}
+	}
+	n, err := t.exec(qCreateProvider, p.UUID, p.Name, p.Generation, p.ParentUUID, p.RootUUID, micro(p.CreatedAt), micro(p.UpdatedAt))
+	if err != nil {
+		return t.fail("create provider", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if _, err := t.providerID(p.UUID); err == nil {
+		return &placement.ExistsError{Resource: "resource provider", Field: "uuid", Value: p.UUID}
+	} else if !errors.Is(err, placement.ErrNotFound) {
+		return err
+	}
+	return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: p.Name}
+}
+
+// UpdateProvider stores a provider's name, parent, root and UpdatedAt.
+func (t *txn) UpdateProvider(p placement.ResourceProvider) error {
+	if err := t.storable("resource provider", p.Name, p.ParentUUID, p.RootUUID); err != nil {
+		return err
+	}
+	other, err := t.provider("update provider", qProviderByName, p.Name)
+	switch {
+	case err == nil && other.UUID != p.UUID:
+		return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: p.Name}
+	case err != nil && !errors.Is(err, placement.ErrNotFound):
+		return err
+	}
+	if p.ParentUUID != "" {
+		if _, err := t.providerID(p.ParentUUID); err != nil {
+			return err
+		}
+	}
+	n, err := t.exec(qUpdateProvider, p.Name, p.ParentUUID, p.RootUUID, micro(p.UpdatedAt), p.UUID)
+	if err == errNoMatch || (err == nil && n == 0) {
+		return notFound("resource provider", p.UUID)
+	}
+	if err != nil {
+		if t.s.uniqueViolation(err) {
+			return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: p.Name}
+		}
+		return t.fail("update provider", err)
+	}
+	return nil
+}
+
+// DeleteProvider deletes a provider with its inventories, usage rows,
+// trait and aggregate links. The Engine checks first that it has no
+// children and no allocations; should it have either, the store refuses
+// with an *InUseError rather than leave dangling references.
+func (t *txn) DeleteProvider(uuid string) error {
+	id, err := t.providerID(uuid)
+	if err != nil {
+		return err
+	}
+	var children, allocs int64
+	if err := t.one(qProviderDependents, []any{uuid, id}, &children, &allocs); err != nil {
+		return t.fail("delete provider", err)
+	}
+	if children > 0 {
+		return &placement.InUseError{Err: placement.ErrProviderHasChildren, Resource: "resource provider", ID: uuid}
+	}
+	if allocs > 0 {
+		return &placement.InUseError{Err: placement.ErrProviderInUse, Resource: "resource provider", ID: uuid}
+	}
+	for _, q := range [...]stmtID{qDeleteProviderInventories, qDeleteProviderUsages, qDeleteProviderTraits, qDeleteProviderAggregates, qDeleteProvider} {
+		if _, err := t.exec(q, id); err != nil {
+			return t.fail("delete provider", err)
+		}
+	}
+	return nil
+}
+
+// BumpProviderGeneration is the compare-and-swap: generation+1 where it
+// still is expected, exactly one row, or a *placement.ConflictError with
+// the stored generation.
+func (t *txn) BumpProviderGeneration(uuid string, expected int64) error {
+	n, err := t.exec(qBumpGeneration, uuid, expected)
+	if err == errNoMatch {
+		return notFound("resource provider", uuid)
+	}
+	if err != nil {
+		return t.fail("bump provider generation", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var actual int64
+	err = t.one(qProviderGeneration, []any{uuid}, &actual)
+	if err == sql.ErrNoRows {
+		return notFound("resource provider", uuid)
+	}
+	if err != nil {
+		return t.fail("provider generation", err)
+	}
+	return &placement.ConflictError{Kind: placement.ProviderGeneration, UUID: uuid,
+		Expected: placement.ExpectGeneration(expected), Actual: actual, Exists: true}
+}
+
+// PutInventory inserts or replaces a provider's inventory of a class.
+func (t *txn) PutInventory(provider string, inv placement.Inventory) error {
+	n, err := t.exec(qPutInventory, inv.Total, inv.Reserved, inv.MinUnit, inv.MaxUnit, inv.StepSize, inv.AllocationRatio,
+		micro(inv.CreatedAt), micro(inv.UpdatedAt), provider, inv.ResourceClass)
+	if err != nil && err != errNoMatch {
+		return t.fail("put inventory", err)
+	}
+	if n == 1 {
+		if _, err := t.exec(qEnsureUsage, provider, inv.ResourceClass); err != nil {
+			return t.fail("put inventory", err)
+		}
+		return nil
+	}
+	if _, err := t.providerID(provider); err != nil {
+		return err
+	}
+	return notFound("resource class", inv.ResourceClass)
+}
+
+// DeleteInventory deletes a provider's inventory of a class (its usage row,
+// if allocations remain, is kept).
+func (t *txn) DeleteInventory(provider, class string) error {
+	n, err := t.exec(qDeleteInventory, provider, class)
+	if err != nil && err != errNoMatch {
+		return t.fail("delete inventory", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if _, err := t.providerID(provider); err != nil {
+		return err
+	}
+	return &placement.NotFoundError{Resource: "inventory", ID: class, Provider: provider}
+}
+
+// CreateResourceClass inserts a custom class (id 10000 or above).
+func (t *txn) CreateResourceClass(rc placement.ResourceClass) error {
+	if err := t.storable("resource class", rc.Name); err != nil {
+		return err
+	}
+	n, err := t.exec(qCreateClass, rc.Name, micro(rc.CreatedAt), micro(rc.UpdatedAt))
+	if err != nil {
+		return t.fail("create resource class", err)
+	}
+	if n == 0 {
+		return &placement.ExistsError{Resource: "resource class", Field: "name", Value: rc.Name}
+	}
+	return nil
+}
+
+// RenameResourceClass renames a custom class; inventories and allocations
+// refer to its id, so they follow.
+func (t *txn) RenameResourceClass(from string, rc placement.ResourceClass) error {
+	if err := t.storable("resource class", rc.Name); err != nil {
+		return err
+	}
+	var taken int64
+	if err := t.one(qClassExists, []any{rc.Name}, &taken); err != nil && err != sql.ErrNoRows {
+		return t.fail("rename resource class", err)
+	}
+	if taken > 0 {
+		return &placement.ExistsError{Resource: "resource class", Field: "name", Value: rc.Name}
+	}
+	n, err := t.exec(qRenameClass, rc.Name, micro(rc.UpdatedAt), from)
+	if err == errNoMatch || (err == nil && n == 0) {
+		return notFound("resource class", from)
+	}
+	if err != nil {
+		if t.s.uniqueViolation(err) {
+			return &placement.ExistsError{Resource: "resource class", Field: "name", Value: rc.Name}
+		}
+		return t.fail("rename resource class", err)
+	}
+	return nil
+}
+
+// DeleteResourceClass deletes a custom class.
+func (t *txn) DeleteResourceClass(name string) error {
+	if _, err := t.exec(qDeleteClassUsages, name); err != nil && err != errNoMatch {
+		return t.fail("delete resource class", err)
+	}
+	n, err := t.exec(qDeleteClass, name)
+	if err == errNoMatch || (err == nil && n == 0) {
+		return notFound("resource class", name)
+	}
+	return t.fail("delete resource class", err)
+}
+
+// CreateTrait inserts a custom trait.
+func (t *txn) CreateTrait(tr placement.Trait) error {
+	if err := t.storable("trait", tr.Name); err != nil {
+		return err
+	}
+	n, err := t.exec(qCreateTrait, tr.Name, micro(tr.CreatedAt), micro(tr.UpdatedAt))
+	if err != nil {
+		return t.fail("create trait", err)
+	}
+	if n == 0 {
+		return &placement.ExistsError{Resource: "trait", Field: "name", Value: tr.Name}
+	}
+	return nil
+}
+
+// DeleteTrait deletes a custom trait.
+func (t *txn) DeleteTrait(name string) error {
+	n, err := t.exec(qDeleteTrait, name)
+	if err == errNoMatch || (err == nil && n == 0) {
+		return notFound("trait", name)
+	}
+	return t.fail("delete trait", err)
+}
+
+// setLinks replaces a provider's trait or aggregate links.
+func (t *txn) setLinks(op, field string, provider string, del, ins stmtID, names []string) error {
+	if err := t.storable(field, names...); err != nil {
+		return err
+	}
+	id, err := t.providerID(provider)
+	if err != nil {
+		return err
+	}
+	if _, err := t.exec(del, id); err != nil {
+		return t.fail(op, err)
+	}
+	for _, n := range names {
+		if _, err := t.exec(ins, id, n); err != nil {
+			return t.fail(op, err)
+		}
+	}
+	return nil
+}
+
+// SetProviderTraits replaces a provider's traits.
+func (t *txn) SetProviderTraits(provider string, traits []string) error {
+	return t.setLinks("set provider traits", "traits", provider, qDeleteProviderTraits, qInsertProviderTrait, traits)
+}
+
+// SetProviderAggregates replaces a provider's aggregates.
+func (t *txn) SetProviderAggregates(provider string, aggregates []string) error {
+	return t.setLinks("set provider aggregates", "aggregates", provider, qDeleteProviderAggregates, qInsertProviderAggregate, aggregates)
+}
+
+// CreateConsumer inserts a consumer record.
+func (t *txn) CreateConsumer(c placement.Consumer) error {
+	if err := t.storable("consumer", c.UUID, c.ProjectID, c.UserID, c.ConsumerType); err != nil {
+		return err
+	}
+	n, err := t.exec(qCreateConsumer, c.UUID, c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt))
+	if err != nil {
+		return t.fail("create consumer", err)
+	}
+	if n == 0 {
+		return &placement.ExistsError{Resource: "consumer", Field: "uuid", Value: c.UUID}
+	}
+	return nil
+}
+
+// UpdateConsumer stores c if its generation still is expected (the
+// consumer's compare-and-swap), or returns a *placement.ConflictError.
+func (t *txn) UpdateConsumer(c placement.Consumer, expected int64) error {
+	if err := t.storable("consumer", c.ProjectID, c.UserID, c.ConsumerType); err != nil {
+		return err
+	}
+	n, err := t.exec(qUpdateConsumer, c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.UpdatedAt), c.UUID, expected)
+	if err != nil && err != errNoMatch {
+		return t.fail("update consumer", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	var actual int64
+	err = t.one(qConsumerGeneration, []any{c.UUID}, &actual)
+	if err != nil && err != sql.ErrNoRows {
+		return t.fail("consumer generation", err)
+	}
+	return &placement.ConflictError{Kind: placement.ConsumerGeneration, UUID: c.UUID,
+		Expected: placement.ExpectGeneration(expected), Actual: actual, Exists: err == nil}
+}
+
+// DeleteConsumer deletes a consumer record.
+func (t *txn) DeleteConsumer(uuid string) error {
+	n, err := t.exec(qDeleteConsumer, uuid)
+	if err == errNoMatch || (err == nil && n == 0) {
+		return notFound("consumer", uuid)
+	}
+	return t.fail("delete consumer", err)
+}
+
+// ReplaceAllocations replaces a consumer's allocation rows; the usages
+// table follows through triggers, in this transaction.
+func (t *txn) ReplaceAllocations(consumer string, allocs []placement.AllocationRecord) error {
+	if err := t.storable("consumer", consumer); err != nil {
+		return err
+	}
+	for i, a := range allocs {
+		if a.ConsumerUUID != consumer {
+			return fmt.Errorf("sqlstore: allocation of consumer %q in allocations replaced for consumer %q", a.ConsumerUUID, consumer)
+		}
+		if a.Used <= 0 {
+			return fmt.Errorf("sqlstore: allocation of %d %s on provider %s: amount must be positive", a.Used, a.ResourceClass, a.ProviderUUID)
+		}
+		for _, b := range allocs[:i] {
+			if a.ProviderUUID == b.ProviderUUID && a.ResourceClass == b.ResourceClass {
+				return fmt.Errorf("sqlstore: two allocations of %s on provider %s for consumer %s", a.ResourceClass, a.ProviderUUID, consumer)
+			}
+		}
+	}
+	if t.s.dialect == PostgreSQL {
+		rows := make([][3]any, len(allocs))
+		for i, a := range allocs {
+			rows[i] = [3]any{a.ProviderUUID, a.ResourceClass, a.Used}
+		}
+		arg, ok := t.s.allocationsArg(rows)
+		if !ok {
+			return t.missingAllocationTarget(allocs)
+		}
+		if _, err := t.exec(qLockUsages, consumer, arg); err != nil {
+			return t.fail("replace allocations", err)
+		}
+		if _, err := t.exec(qDeleteAllocations, consumer); err != nil {
+			return t.fail("replace allocations", err)
+		}
+		if len(allocs) == 0 {
+			return nil
+		}
+		n, err := t.exec(qInsertAllocations, consumer, arg)
+		if err != nil {
+			return t.fail("replace allocations", err)
+		}
+		if n != int64(len(allocs)) {
+			return t.missingAllocationTarget(allocs)
+		}
+		return nil
+	}
+	if _, err := t.exec(qDeleteAllocations, consumer); err != nil {
+		return t.fail("replace allocations", err)
+	}
+	for _, a := range allocs {
+		n, err := t.exec(qInsertAllocation, consumer, a.Used, a.ProviderUUID, a.ResourceClass)
+		if err != nil {
+			return t.fail("replace allocations", err)
+		}
+		if n != 1 {
+			return t.missingAllocationTarget([]placement.AllocationRecord{a})
+		}
+	}
+	return nil
+}
+
+// missingAllocationTarget names the first provider or class of allocs
+// that does not exist.
+func (t *txn) missingAllocationTarget(allocs []placement.AllocationRecord) error {
+	for _, a := range allocs {
+		if _, err := t.providerID(a.ProviderUUID); err != nil {
+			return err
+		}
+		var n int64
+		if err := t.one(qClassExists, []any{a.ResourceClass}, &n); err != nil && err != sql.ErrNoRows {
+			return t.fail("replace allocations", err)
+		}
+		if n == 0 {
+			return notFound("resource class", a.ResourceClass)
+		}
+	}
+	return errors.New("sqlstore: replace allocations: rows not inserted")
+}
