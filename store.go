@@ -29,7 +29,8 @@ type Store interface {
 }
 
 // ProviderQuery filters providers. Zero fields do not filter; all set fields
-// are ANDed. Memberships and traits are direct (on the provider itself).
+// are ANDed. Memberships and traits are direct (on the provider itself). An
+// empty any-of set inside MemberOf or Required matches nothing.
 type ProviderQuery struct {
 	UUID   string // exact uuid
 	Name   string // exact name
@@ -62,9 +63,10 @@ type ConsumerUsage struct {
 }
 
 // ReadTx is a read-only view of the store. Lookups of a single missing thing
-// return an error matching ErrNotFound; lists of nothing are empty, not an
-// error. Lists are sorted: providers by uuid, resources by class, names
-// lexically, allocations by consumer, provider, class.
+// return an error matching ErrNotFound; lists of nothing are empty (nil or
+// zero-length), not an error. Lists are sorted: providers by uuid, resources
+// by class, names lexically, allocations by consumer, provider, class,
+// consumer usages by consumer and class.
 type ReadTx interface {
 	// Provider returns the provider with this uuid.
 	Provider(uuid string) (ResourceProvider, error)
@@ -135,7 +137,7 @@ type Tx interface {
 	UpdateProvider(p ResourceProvider) error
 	// DeleteProvider deletes a provider with its inventories, trait links
 	// and aggregate links. The Engine has checked it has no children and no
-	// allocations.
+	// allocations; a store may still refuse (an *InUseError) if it has.
 	DeleteProvider(uuid string) error
 	// BumpProviderGeneration sets the generation to expected+1 if it still
 	// is expected (the compare-and-swap that guards every write), and
@@ -174,7 +176,8 @@ type Tx interface {
 	// DeleteConsumer deletes a consumer record (not its allocations).
 	DeleteConsumer(uuid string) error
 	// ReplaceAllocations replaces all allocations of a consumer with allocs
-	// (every record names that consumer; amounts are positive) and keeps the
-	// usage returned by Resources in step.
+	// (every record names that consumer and an existing provider, each
+	// provider and class at most once; amounts are positive: a store may
+	// refuse anything else) and keeps the usage returned by Resources in step.
 	ReplaceAllocations(consumer string, allocs []AllocationRecord) error
 }
