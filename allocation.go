@@ -199,8 +199,13 @@ type touched struct {
 // writeAllocations is the core allocation write (Placement's
 // _set_allocations), run inside a transaction.
 func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Time) error {
-	consumers := make([]Consumer, len(cas))
-	exists := make([]bool, len(cas))
+	// Per consumer: its stored record (if any) and current allocations.
+	type current struct {
+		rec    Consumer
+		exists bool
+		allocs []AllocationRecord
+	}
+	cur := make([]current, len(cas))
 	n := 0
 	for _, ca := range cas {
 		n += len(ca.Allocations)
@@ -236,26 +241,23 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 	}
 
 	// Consumers: check generations, note their current allocations.
-	oldAllocs := make([][]AllocationRecord, 0, len(cas))
 	for i, ca := range cas {
 		c, err := tx.Consumer(ca.ConsumerUUID)
 		switch {
 		case err == nil:
-			exists[i] = true
+			cur[i].exists = true
 		case errors.Is(err, ErrNotFound):
 			c = Consumer{UUID: ca.ConsumerUUID}
 		default:
 			return err
 		}
-		if err := ca.Generation.checkConsumer(ca.ConsumerUUID, c.Generation, exists[i]); err != nil {
+		if err := ca.Generation.checkConsumer(ca.ConsumerUUID, c.Generation, cur[i].exists); err != nil {
 			return err
 		}
-		consumers[i] = c
-		old, err := tx.ConsumerAllocations(ca.ConsumerUUID)
-		if err != nil {
+		cur[i].rec = c
+		if cur[i].allocs, err = tx.ConsumerAllocations(ca.ConsumerUUID); err != nil {
 			return err
 		}
-		oldAllocs = append(oldAllocs, old)
 	}
 
 	// Providers named in the new sets (their generations are read in the
@@ -277,14 +279,14 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 		if len(ca.Allocations) > 0 {
 			continue
 		}
-		for _, a := range oldAllocs[i] {
+		for _, a := range cur[i].allocs {
 			if _, err := provider(a.ProviderUUID); err != nil {
 				return err
 			}
 		}
 	}
-	for _, old := range oldAllocs {
-		for _, a := range old {
+	for _, c := range cur {
+		for _, a := range c.allocs {
 			for i := range demands {
 				if demands[i].provider == a.ProviderUUID && demands[i].class == a.ResourceClass {
 					demands[i].old = satAdd(demands[i].old, a.Used)
@@ -303,26 +305,26 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 			if err := tx.ReplaceAllocations(ca.ConsumerUUID, nil); err != nil {
 				return err
 			}
-			if exists[i] {
+			if cur[i].exists {
 				if err := tx.DeleteConsumer(ca.ConsumerUUID); err != nil {
 					return err
 				}
 			}
 			continue
 		}
-		c := consumers[i]
+		c := cur[i].rec
 		if ca.ProjectID != "" {
 			c.ProjectID, c.UserID = ca.ProjectID, ca.UserID
-		} else if !exists[i] {
+		} else if !cur[i].exists {
 			c.ProjectID, c.UserID = e.incompleteProject, e.incompleteUser
 		}
 		if ca.ConsumerType != "" {
 			c.ConsumerType = ca.ConsumerType
 		}
 		c.UpdatedAt = now
-		if exists[i] {
+		if cur[i].exists {
 			c.Generation++
-			if err := tx.UpdateConsumer(c, consumers[i].Generation); err != nil {
+			if err := tx.UpdateConsumer(c, cur[i].rec.Generation); err != nil {
 				return err
 			}
 		} else {

@@ -332,18 +332,20 @@ func (e *Engine) ProviderResources(ctx context.Context, uuid string) (ResourcePr
 			return ResourceProvider{}, nil, err
 		}
 	}
-	var p ResourceProvider
-	var res []ProviderResource
+	var out struct {
+		p   ResourceProvider
+		res []ProviderResource
+	}
 	err := e.store.View(ctx, func(tx ReadTx) error {
 		var err error
-		if p, err = tx.Provider(uuid); err != nil {
+		if out.p, err = tx.Provider(uuid); err != nil {
 			return err
 		}
-		res, err = tx.Resources(uuid)
+		out.res, err = tx.Resources(uuid)
 		return err
 	})
 	if err != nil {
 		return ResourceProvider{}, nil, err
 	}
-	return p, res, nil
+	return out.p, out.res, nil
 }
