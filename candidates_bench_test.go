@@ -105,7 +105,7 @@ func nestedTree(tx placement.Tx, i int) error {
 			return err
 		}
 	}
-	id := func(k int) string { return benchUUID(0xa0000000+int(uint32(i)*2654435761>>4), i*8+k) }
+	id := func(k int) string { return benchUUID(int(uint32(i*8+k)*2654435761), i*8+k) }
 	cn := id(0)
 	mk := func(k int, name, parent string, traits []string, invs ...placement.Inventory) error {
 		return benchProvider(tx, id(k), fmt.Sprintf("t%d-%s", i, name), parent, cn, traits, nil, invs...)

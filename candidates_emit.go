@@ -243,7 +243,7 @@ func (p *planner) result() Candidates {
 	}
 	byUUID := func(a, b int32) int { return strings.Compare(p.pn[a].tp.UUID, p.pn[b].tp.UUID) }
 	if !slices.IsSortedFunc(pids, byUUID) {
-		slices.SortFunc(pids, byUUID)
+		p.sortByUUID(pids)
 	}
 	nres, ntraits := 0, 0
 	for _, pid := range pids {
@@ -285,4 +285,37 @@ func growZero[T any](s []T, n int) []T {
 	s = slices.Grow(s, n-l)[:n]
 	clear(s[l:])
 	return s
+}
+
+// sortByUUID sorts pids by uuid, comparing 8-byte prefixes as integers
+// first (uuids mostly differ there).
+func (p *planner) sortByUUID(pids []int32) {
+	type sortKey struct {
+		prefix uint64
+		pid    int32
+	}
+	keys := make([]sortKey, len(pids))
+	for i, pid := range pids {
+		u := p.pn[pid].tp.UUID
+		var k uint64
+		for j := 0; j < 8; j++ {
+			k <<= 8
+			if j < len(u) {
+				k |= uint64(u[j])
+			}
+		}
+		keys[i] = sortKey{k, pid}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if a.prefix != b.prefix {
+			if a.prefix < b.prefix {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(p.pn[a.pid].tp.UUID, p.pn[b.pid].tp.UUID)
+	})
+	for i := range keys {
+		pids[i] = keys[i].pid
+	}
 }

@@ -613,9 +613,11 @@ func (p *planner) loadTrees(roots []string, aggs bool) error {
 		}
 		tree := p.pn[lo:hi]
 		find := func(u string) int32 {
-			if len(tree) == 1 {
-				if tree[0].tp.UUID == u {
-					return int32(lo)
+			if len(tree) <= 16 {
+				for k := range tree {
+					if tree[k].tp.UUID == u {
+						return int32(lo + k)
+					}
 				}
 				return -1
 			}

@@ -30,8 +30,9 @@ import (
 type CandidateReader interface {
 	// CandidateRoots returns uuids of root providers (providers without a
 	// parent), in ascending order, strictly greater than q.After (all when
-	// q.After is ""), at most q.Limit of them (all when q.Limit is 0),
-	// omitting none that passes q's filters:
+	// q.After is ""), at most q.Limit of them (all when q.Limit is 0; fewer
+	// than q.Limit only when there are no more), omitting none that passes
+	// q's filters:
 	//   - for every entry of q.Resources, some provider of the root's tree
 	//     has an inventory of the class on which the amount fits on top of
 	//     its current usage ((*Inventory).Check(used, amount) == ReasonNone:

@@ -157,16 +157,23 @@ func requireTraits(tx ReadTx, names []string) error {
 
 // ProviderTraits returns a provider's traits, sorted, and its generation.
 func (e *Engine) ProviderTraits(ctx context.Context, provider string) (traits []string, generation int64, err error) {
-	err = e.view(ctx, ActionProviderTraitsList, Target{}, func(tx ReadTx) error {
+	return e.providerNames(ctx, ActionProviderTraitsList, provider, ReadTx.ProviderTraits)
+}
+
+// providerNames reads a provider's generation and one of its name lists
+// (traits or aggregates) in one snapshot.
+func (e *Engine) providerNames(ctx context.Context, action Action, provider string,
+	list func(ReadTx, string) ([]string, error)) (names []string, generation int64, err error) {
+	err = e.view(ctx, action, Target{}, func(tx ReadTx) error {
 		p, err := tx.Provider(provider)
 		if err != nil {
 			return err
 		}
 		generation = p.Generation
-		traits, err = tx.ProviderTraits(provider)
+		names, err = list(tx, provider)
 		return err
 	})
-	return traits, generation, err
+	return names, generation, err
 }
 
 // SetProviderTraits replaces a provider's traits. The check is compared with
@@ -244,16 +251,7 @@ func (e *Engine) DeleteProviderTraits(ctx context.Context, provider string, chec
 // ProviderAggregates returns the aggregates a provider is in, sorted, and
 // its generation.
 func (e *Engine) ProviderAggregates(ctx context.Context, provider string) (aggregates []string, generation int64, err error) {
-	err = e.view(ctx, ActionAggregatesList, Target{}, func(tx ReadTx) error {
-		p, err := tx.Provider(provider)
-		if err != nil {
-			return err
-		}
-		generation = p.Generation
-		aggregates, err = tx.ProviderAggregates(provider)
-		return err
-	})
-	return aggregates, generation, err
+	return e.providerNames(ctx, ActionAggregatesList, provider, ReadTx.ProviderAggregates)
 }
 
 // SetProviderAggregates replaces the aggregates a provider is in. Aggregate

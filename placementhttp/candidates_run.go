@@ -1,9 +1,11 @@
 package placementhttp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/goplacement/placement"
 )
@@ -51,64 +53,125 @@ func (h *handler) runCandidates(rq *request, req *acRequest) error {
 		return rq.common(err, "")
 	}
 
-	reqs := make([]any, 0, len(cands.AllocationRequests))
-	for _, ar := range cands.AllocationRequests {
-		if rq.version.atLeast(12) {
-			allocs := obj{}
-			for _, a := range ar.Allocations {
-				if n := len(allocs); n > 0 && allocs[n-1].k == a.ProviderUUID {
-					res := allocs[n-1].v.(obj)
-					res[0].v = append(res[0].v.(obj), kv{a.ResourceClass, a.Used})
-					continue
+	body := encodeCandidates(&cands, rq.version)
+	rq.cache(h.now())
+	rq.successHeaders()
+	rq.w.Header().Set("Content-Type", "application/json")
+	rq.writeRaw(http.StatusOK, body)
+	return nil
+}
+
+// encodeCandidates writes the response body directly (it can hold
+// thousands of candidates: no intermediate tree).
+func encodeCandidates(c *placement.Candidates, v version) []byte {
+	var b bytes.Buffer
+	b.Grow(256 + 200*len(c.AllocationRequests) + 300*len(c.ProviderSummaries))
+	num := func(n int64) {
+		var tmp [20]byte
+		b.Write(strconv.AppendInt(tmp[:0], n, 10))
+	}
+	b.WriteString(`{"allocation_requests": [`)
+	for i := range c.AllocationRequests {
+		ar := &c.AllocationRequests[i]
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if v.atLeast(12) {
+			b.WriteString(`{"allocations": {`)
+			prev := ""
+			for j, a := range ar.Allocations {
+				if j == 0 || a.ProviderUUID != prev {
+					if j > 0 {
+						b.WriteString("}}, ")
+					}
+					encodeString(&b, a.ProviderUUID)
+					b.WriteString(`: {"resources": {`)
+				} else {
+					b.WriteString(", ")
 				}
-				allocs = append(allocs, kv{a.ProviderUUID, obj{{"resources", obj{{a.ResourceClass, a.Used}}}}})
+				prev = a.ProviderUUID
+				encodeString(&b, a.ResourceClass)
+				b.WriteString(": ")
+				num(a.Used)
 			}
-			o := obj{{"allocations", allocs}}
-			if rq.version.atLeast(34) {
-				m := obj{}
-				for _, gm := range ar.Mappings {
-					m = append(m, kv{gm.Suffix, gm.Providers})
+			if len(ar.Allocations) > 0 {
+				b.WriteString("}}")
+			}
+			b.WriteByte('}')
+			if v.atLeast(34) {
+				b.WriteString(`, "mappings": {`)
+				for j, m := range ar.Mappings {
+					if j > 0 {
+						b.WriteString(", ")
+					}
+					encodeString(&b, m.Suffix)
+					b.WriteString(": ")
+					encode(&b, m.Providers)
 				}
-				o = append(o, kv{"mappings", m})
+				b.WriteByte('}')
 			}
-			reqs = append(reqs, o)
+			b.WriteByte('}')
 			continue
 		}
-		var list []obj
-		for _, a := range ar.Allocations {
-			if n := len(list); n > 0 && list[n-1][0].v.(obj)[0].v == a.ProviderUUID {
-				res := list[n-1][1].v.(obj)
-				list[n-1][1].v = append(res, kv{a.ResourceClass, a.Used})
-				continue
+		b.WriteString(`{"allocations": [`)
+		prev := ""
+		for j, a := range ar.Allocations {
+			if j == 0 || a.ProviderUUID != prev {
+				if j > 0 {
+					b.WriteString("}}, ")
+				}
+				b.WriteString(`{"resource_provider": {"uuid": `)
+				encodeString(&b, a.ProviderUUID)
+				b.WriteString(`}, "resources": {`)
+			} else {
+				b.WriteString(", ")
 			}
-			list = append(list, obj{{"resource_provider", obj{{"uuid", a.ProviderUUID}}},
-				{"resources", obj{{a.ResourceClass, a.Used}}}})
+			prev = a.ProviderUUID
+			encodeString(&b, a.ResourceClass)
+			b.WriteString(": ")
+			num(a.Used)
 		}
-		if list == nil {
-			list = []obj{}
+		if len(ar.Allocations) > 0 {
+			b.WriteString("}}")
 		}
-		reqs = append(reqs, obj{{"allocations", list}})
+		b.WriteString("]}")
 	}
-	sums := obj{}
-	for _, s := range cands.ProviderSummaries {
-		res := obj{}
-		for _, r := range s.Resources {
-			res = append(res, kv{r.Class, obj{{"capacity", r.Capacity}, {"used", r.Used}}})
+	b.WriteString(`], "provider_summaries": {`)
+	for i := range c.ProviderSummaries {
+		s := &c.ProviderSummaries[i]
+		if i > 0 {
+			b.WriteString(", ")
 		}
-		o := obj{{"resources", res}}
-		if rq.version.atLeast(17) {
+		encodeString(&b, s.UUID)
+		b.WriteString(`: {"resources": {`)
+		for j, r := range s.Resources {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			encodeString(&b, r.Class)
+			b.WriteString(`: {"capacity": `)
+			num(r.Capacity)
+			b.WriteString(`, "used": `)
+			num(r.Used)
+			b.WriteByte('}')
+		}
+		b.WriteByte('}')
+		if v.atLeast(17) {
+			b.WriteString(`, "traits": `)
 			traits := s.Traits
 			if traits == nil {
 				traits = []string{}
 			}
-			o = append(o, kv{"traits", traits})
+			encode(&b, traits)
 		}
-		if rq.version.atLeast(29) {
-			o = append(o, kv{"parent_provider_uuid", nullable(s.ParentUUID)}, kv{"root_provider_uuid", s.RootUUID})
+		if v.atLeast(29) {
+			b.WriteString(`, "parent_provider_uuid": `)
+			encode(&b, nullable(s.ParentUUID))
+			b.WriteString(`, "root_provider_uuid": `)
+			encodeString(&b, s.RootUUID)
 		}
-		sums = append(sums, kv{s.UUID, o})
+		b.WriteByte('}')
 	}
-	rq.cache(h.now())
-	rq.writeJSON(http.StatusOK, obj{{"allocation_requests", reqs}, {"provider_summaries", sums}})
-	return nil
+	b.WriteString("}}")
+	return b.Bytes()
 }

@@ -1,8 +1,6 @@
 package placementhttp
 
 import (
-	"bytes"
-	"encoding/json"
 	"html"
 	"net/http"
 	"regexp"
@@ -96,7 +94,8 @@ func (e *apiError) rawBody(r *http.Request, accept string, escape func(string) s
 	case 501:
 		return "\nThe request method " + escape(r.Method) + " is not implemented for this server. <br /><br />\n" + d
 	}
-	return escape(explanations[e.status]) + "<br /><br />\n" + d + "\n\n"
+	// WebOb normalises every explanation's whitespace at import time
+	return escape(strings.Join(strings.Fields(explanations[e.status]), " ")) + "<br /><br />\n" + d + "\n\n"
 }
 
 var (
@@ -115,16 +114,6 @@ func stripTags(s string) string {
 }
 
 func noEscape(s string) string { return s }
-
-type errorItem struct {
-	Status     int    `json:"status"`
-	Title      string `json:"title"`
-	Detail     string `json:"detail"`
-	Code       string `json:"code,omitempty"`
-	RequestID  string `json:"request_id,omitempty"`
-	MaxVersion string `json:"max_version,omitempty"`
-	MinVersion string `json:"min_version,omitempty"`
-}
 
 // renderError writes e. versionKnown tells whether the microversion was
 // parsed (then the error carries the version header and, from 1.23, a
@@ -149,25 +138,23 @@ func (rq *request) renderError(e *apiError) {
 	case len(best) > 0:
 		h.Set("Content-Type", "application/json")
 		detail := stripTags(e.rawBody(r, rq.accept, noEscape))
-		var doc any
+		var doc obj
 		if e.plainFormat {
-			doc = struct {
-				Message string `json:"message"`
-				Code    string `json:"code"`
-				Title   string `json:"title"`
-			}{e.rawBody(r, rq.accept, noEscape), statusLine, status}
+			doc = obj{{"message", e.rawBody(r, rq.accept, noEscape)}, {"code", statusLine}, {"title", status}}
 		} else {
-			item := errorItem{Status: e.status, Title: status, Detail: detail, RequestID: rq.id}
+			item := obj{{"status", e.status}, {"title", status}, {"detail", detail}}
 			if rq.versionSet && rq.version.atLeast(errorCodeMinVersionMinor) {
-				item.Code = e.code
-				if item.Code == "" {
-					item.Code = CodeDefault
+				code := e.code
+				if code == "" {
+					code = CodeDefault
 				}
+				item = append(item, kv{"code", code})
 			}
+			item = append(item, kv{"request_id", rq.id})
 			if e.status == http.StatusNotAcceptable && !rq.versionSet {
-				item.MaxVersion, item.MinVersion = MaxVersion, MinVersion
+				item = append(item, kv{"max_version", MaxVersion}, kv{"min_version", MinVersion})
 			}
-			doc = map[string][]errorItem{"errors": {item}}
+			doc = obj{{"errors", []obj{item}}}
 		}
 		body = marshal(doc)
 	default:
@@ -175,15 +162,4 @@ func (rq *request) renderError(e *apiError) {
 		body = []byte(statusLine + "\n\n" + stripTags(e.rawBody(r, rq.accept, noEscape)))
 	}
 	rq.writeRaw(e.status, body)
-}
-
-// marshal encodes v as JSON without HTML escaping.
-func marshal(v any) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return []byte(`{}`)
-	}
-	return bytes.TrimRight(b.Bytes(), "\n")
 }

@@ -178,6 +178,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (rq *request) logAccess(start time.Time) {
 	r := rq.r
+	if !rq.h.log.Enabled(r.Context(), slog.LevelInfo) {
+		return
+	}
 	attrs := []slog.Attr{
 		slog.String("request_id", rq.id),
 		slog.String("remote", r.RemoteAddr),

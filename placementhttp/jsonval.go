@@ -2,10 +2,8 @@ package placementhttp
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/big"
 	"slices"
@@ -60,81 +58,275 @@ func parseJSON(data []byte) (*jvalue, error) {
 	if !utf8.Valid(data) {
 		return nil, errors.New("body is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := parseValue(dec, 0)
+	p := &jparser{data: data}
+	p.ws()
+	v, err := p.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("Extra data after the JSON document")
+	p.ws()
+	if p.pos < len(p.data) {
+		return nil, p.errorf("Extra data")
 	}
 	return v, nil
 }
 
-func parseValue(dec *json.Decoder, depth int) (*jvalue, error) {
+type jparser struct {
+	data []byte
+	pos  int
+}
+
+// errorf formats a message as Python's json module does ("Expecting
+// value: line 1 column 5 (char 4)").
+func (p *jparser) errorf(msg string) error {
+	line, col := 1, 1
+	for i := 0; i < p.pos && i < len(p.data); i++ {
+		if p.data[i] == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Errorf("%s: line %d column %d (char %d)", msg, line, col, p.pos)
+}
+
+func (p *jparser) ws() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jparser) value(depth int) (*jvalue, error) {
 	if depth > maxJSONDepth {
 		return nil, errTooDeep
 	}
-	tok, err := dec.Token()
-	if err == io.EOF {
-		return nil, errors.New("Expecting value: line 1 column 1 (char 0)")
+	if p.pos >= len(p.data) {
+		return nil, p.errorf("Expecting value")
 	}
-	if err != nil {
-		return nil, err
-	}
-	switch t := tok.(type) {
-	case nil:
-		return &jvalue{kind: jNull}, nil
-	case bool:
-		return &jvalue{kind: jBool, b: t}, nil
-	case string:
-		return &jvalue{kind: jString, s: t}, nil
-	case json.Number:
-		return numberValue(string(t)), nil
-	case json.Delim:
-		switch t {
-		case '[':
-			v := &jvalue{kind: jArray, arr: []*jvalue{}}
-			for dec.More() {
-				e, err := parseValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				v.arr = append(v.arr, e)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
-			return v, nil
-		case '{':
-			v := &jvalue{kind: jObject, obj: []jmember{}}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
-				}
-				key, ok := kt.(string)
-				if !ok {
-					return nil, errors.New("Expecting property name enclosed in double quotes")
-				}
-				e, err := parseValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				if i := v.index(key); i >= 0 {
-					v.obj[i].val = e
-				} else {
-					v.obj = append(v.obj, jmember{key, e})
-				}
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		p.pos++
+		v := &jvalue{kind: jObject, obj: []jmember{}}
+		p.ws()
+		if p.pos < len(p.data) && p.data[p.pos] == '}' {
+			p.pos++
 			return v, nil
 		}
+		for {
+			p.ws()
+			if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+				return nil, p.errorf("Expecting property name enclosed in double quotes")
+			}
+			key, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			p.ws()
+			if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+				return nil, p.errorf("Expecting ':' delimiter")
+			}
+			p.pos++
+			p.ws()
+			e, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if i := v.index(key); i >= 0 {
+				v.obj[i].val = e
+			} else {
+				v.obj = append(v.obj, jmember{key, e})
+			}
+			p.ws()
+			if p.pos < len(p.data) && p.data[p.pos] == ',' {
+				p.pos++
+				continue
+			}
+			if p.pos < len(p.data) && p.data[p.pos] == '}' {
+				p.pos++
+				return v, nil
+			}
+			return nil, p.errorf("Expecting ',' delimiter")
+		}
+	case c == '[':
+		p.pos++
+		v := &jvalue{kind: jArray, arr: []*jvalue{}}
+		p.ws()
+		if p.pos < len(p.data) && p.data[p.pos] == ']' {
+			p.pos++
+			return v, nil
+		}
+		for {
+			p.ws()
+			e, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			v.arr = append(v.arr, e)
+			p.ws()
+			if p.pos < len(p.data) && p.data[p.pos] == ',' {
+				p.pos++
+				continue
+			}
+			if p.pos < len(p.data) && p.data[p.pos] == ']' {
+				p.pos++
+				return v, nil
+			}
+			return nil, p.errorf("Expecting ',' delimiter")
+		}
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return &jvalue{kind: jString, s: s}, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
 	}
-	return nil, fmt.Errorf("unexpected token %v", tok)
+	for _, lit := range [...]struct {
+		text string
+		v    jvalue
+	}{{"true", jvalue{kind: jBool, b: true}}, {"false", jvalue{kind: jBool}}, {"null", jvalue{kind: jNull}}} {
+		if bytes.HasPrefix(p.data[p.pos:], []byte(lit.text)) {
+			p.pos += len(lit.text)
+			v := lit.v
+			return &v, nil
+		}
+	}
+	return nil, p.errorf("Expecting value")
+}
+
+func (p *jparser) number() (*jvalue, error) {
+	start := p.pos
+	digits := func() int {
+		n := 0
+		for p.pos < len(p.data) && p.data[p.pos] >= '0' && p.data[p.pos] <= '9' {
+			p.pos++
+			n++
+		}
+		return n
+	}
+	if p.data[p.pos] == '-' {
+		p.pos++
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '0' {
+		p.pos++
+	} else if digits() == 0 {
+		p.pos = start
+		return nil, p.errorf("Expecting value")
+	}
+	if p.pos < len(p.data) && p.data[p.pos] == '.' {
+		save := p.pos
+		p.pos++
+		if digits() == 0 {
+			p.pos = save
+		}
+	}
+	if p.pos < len(p.data) && (p.data[p.pos] == 'e' || p.data[p.pos] == 'E') {
+		save := p.pos
+		p.pos++
+		if p.pos < len(p.data) && (p.data[p.pos] == '+' || p.data[p.pos] == '-') {
+			p.pos++
+		}
+		if digits() == 0 {
+			p.pos = save
+		}
+	}
+	return numberValue(string(p.data[start:p.pos])), nil
+}
+
+// str parses a JSON string at p.pos (which is '"').
+func (p *jparser) str() (string, error) {
+	p.pos++
+	start := p.pos
+	// fast path: no escapes
+	for p.pos < len(p.data) {
+		c := p.data[p.pos]
+		if c == '"' {
+			s := string(p.data[start:p.pos])
+			p.pos++
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		p.pos++
+	}
+	var b strings.Builder
+	b.Write(p.data[start:p.pos])
+	for {
+		if p.pos >= len(p.data) {
+			p.pos = start - 1
+			return "", p.errorf("Unterminated string starting at")
+		}
+		c := p.data[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return b.String(), nil
+		case c < 0x20:
+			return "", p.errorf("Invalid control character at")
+		case c != '\\':
+			b.WriteByte(c)
+			p.pos++
+			continue
+		}
+		p.pos++
+		if p.pos >= len(p.data) {
+			p.pos = start - 1
+			return "", p.errorf("Unterminated string starting at")
+		}
+		e := p.data[p.pos]
+		p.pos++
+		switch e {
+		case '"', '\\', '/':
+			b.WriteByte(e)
+		case 'b':
+			b.WriteByte('\b')
+		case 'f':
+			b.WriteByte('\f')
+		case 'n':
+			b.WriteByte('\n')
+		case 'r':
+			b.WriteByte('\r')
+		case 't':
+			b.WriteByte('\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.errorf("Invalid \\uXXXX escape")
+			}
+			if r >= 0xd800 && r < 0xdc00 && p.pos+1 < len(p.data) && p.data[p.pos] == '\\' && p.data[p.pos+1] == 'u' {
+				save := p.pos
+				p.pos += 2
+				if r2, ok := p.hex4(); ok && r2 >= 0xdc00 && r2 < 0xe000 {
+					r = 0x10000 + (r-0xd800)<<10 + (r2 - 0xdc00)
+				} else {
+					p.pos = save
+				}
+			}
+			b.WriteRune(r) // a lone surrogate becomes U+FFFD
+		default:
+			p.pos -= 2
+			return "", p.errorf("Invalid \\escape")
+		}
+	}
+}
+
+func (p *jparser) hex4() (rune, bool) {
+	if p.pos+4 > len(p.data) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(p.data[p.pos:p.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	p.pos += 4
+	return rune(n), true
 }
 
 func numberValue(text string) *jvalue {

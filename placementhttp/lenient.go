@@ -2,6 +2,7 @@ package placementhttp
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"strconv"
@@ -47,6 +48,7 @@ type lenientConn struct {
 	net.Conn
 	mu        sync.Mutex
 	in, out   []byte
+	rbuf      []byte
 	state     int
 	remaining int64
 	err       error
@@ -60,7 +62,7 @@ func (c *lenientConn) Read(p []byte) (int, error) {
 		if len(c.out) > 0 {
 			break
 		}
-		if c.state == stDiscard {
+		if c.err != nil && c.state == stDiscard {
 			return 0, io.EOF
 		}
 		if c.err != nil {
@@ -71,17 +73,41 @@ func (c *lenientConn) Read(p []byte) (int, error) {
 			}
 			return 0, c.err
 		}
-		buf := make([]byte, 32<<10)
+		if c.rbuf == nil {
+			c.rbuf = make([]byte, 16<<10)
+		}
+		buf := c.rbuf
 		c.mu.Unlock()
 		n, err := c.Conn.Read(buf)
 		c.mu.Lock()
+		if c.state == stDiscard {
+			// after the rewritten request: swallow the rest until the
+			// server closes the connection (never signal EOF early: the
+			// server's background read would abort the pending request)
+			n = 0
+		}
 		c.in = append(c.in, buf[:n]...)
 		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// a read deadline (net/http aborts its background read
+				// this way): transient, report it without keeping it
+				if len(c.in) > 0 {
+					c.process()
+				}
+				if len(c.out) > 0 {
+					break
+				}
+				return 0, err
+			}
 			c.err = err
 		}
 	}
 	n := copy(p, c.out)
 	c.out = c.out[n:]
+	if len(c.out) == 0 {
+		c.out = c.out[:0:0]
+	}
 	return n, nil
 }
 

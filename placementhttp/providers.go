@@ -1,7 +1,6 @@
 package placementhttp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,20 +18,7 @@ type kv struct {
 	v any
 }
 
-func (o obj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, e := range o {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.Write(marshal(e.k))
-		b.WriteString(": ")
-		b.Write(marshal(e.v))
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
-}
+func (o obj) MarshalJSON() ([]byte, error) { return marshal(o), nil }
 
 func nullable(s string) any {
 	if s == "" {

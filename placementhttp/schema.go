@@ -45,11 +45,55 @@ func getSchema(name string) *schemaDoc {
 	return s
 }
 
+// pnode is a path (instance or schema) as a linked list from the leaf, so
+// that descending allocates one node and formatting happens only for errors.
+type pnode struct {
+	parent *pnode
+	key    string
+	idx    int
+	isIdx  bool
+	depth  int
+}
+
+func (p *pnode) child(key string) *pnode {
+	d := 1
+	if p != nil {
+		d = p.depth + 1
+	}
+	return &pnode{parent: p, key: key, depth: d}
+}
+
+func (p *pnode) index(i int) *pnode {
+	n := p.child("")
+	n.idx, n.isIdx = i, true
+	return n
+}
+
+func (p *pnode) len() int {
+	if p == nil {
+		return 0
+	}
+	return p.depth
+}
+
+// elems returns the Python reprs of the path's elements, root first.
+func (p *pnode) elems() []string {
+	out := make([]string, p.len())
+	for n := p; n != nil; n = n.parent {
+		if n.isIdx {
+			out[n.depth-1] = fmt.Sprint(n.idx)
+		} else {
+			out[n.depth-1] = pyStr(n.key)
+		}
+	}
+	return out
+}
+
 type verr struct {
 	message    string
 	validator  string
-	path       []string // instance path, Python repr'd keys
-	schemaPath []string // relative schema path (the keyword last)
+	path       *pnode // instance path
+	schemaPath *pnode // relative schema path (the keyword last)
 	instance   *jvalue
 	schema     *jvalue // the (sub)schema holding the keyword
 	context    []*verr
@@ -57,12 +101,12 @@ type verr struct {
 
 // String formats the error as str(jsonschema.ValidationError).
 func (e *verr) String() string {
-	sp := e.schemaPath
+	sp := e.schemaPath.elems()
 	if len(sp) > 0 {
 		sp = sp[:len(sp)-1]
 	}
 	return fmt.Sprintf("%s\n\nFailed validating %s in schema%s:\n    %s\n\nOn instance%s:\n    %s",
-		e.message, pyStr(e.validator), brackets(sp), e.schema.repr(), brackets(e.path), e.instance.repr())
+		e.message, pyStr(e.validator), brackets(sp), e.schema.repr(), brackets(e.path.elems()), e.instance.repr())
 }
 
 func brackets(p []string) string {
@@ -100,7 +144,7 @@ type relevanceKey struct {
 }
 
 func (e *verr) key() relevanceKey {
-	return relevanceKey{-len(e.path), e.validator != "anyOf" && e.validator != "oneOf", !e.matchesType()}
+	return relevanceKey{-e.path.len(), e.validator != "anyOf" && e.validator != "oneOf", !e.matchesType()}
 }
 
 func cmpKey(a, b relevanceKey) int {
@@ -184,18 +228,12 @@ func compile(pattern string) *regexp.Regexp {
 	return re
 }
 
-func appendPath(p []string, s string) []string {
-	out := make([]string, len(p), len(p)+1)
-	copy(out, p)
-	return append(out, s)
-}
-
 // validateNode applies schema to instance, appending errors in the order
 // jsonschema yields them (schema keywords in document order).
-func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr) {
+func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 	add := func(kw, msg string, ctx []*verr) {
 		*errs = append(*errs, &verr{message: msg, validator: kw, path: path,
-			schemaPath: appendPath(spath, pyStr(kw)), instance: instance, schema: schema, context: ctx})
+			schemaPath: spath.child(kw), instance: instance, schema: schema, context: ctx})
 	}
 	for _, m := range schema.obj {
 		kw, sv := m.key, m.val
@@ -224,7 +262,7 @@ func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr)
 			}
 			for _, p := range sv.obj {
 				if iv := instance.get(p.key); iv != nil {
-					validateNode(p.val, iv, appendPath(path, pyStr(p.key)), append(appendPath(spath, pyStr(kw)), pyStr(p.key)), errs)
+					validateNode(p.val, iv, path.child(p.key), spath.child(kw).child(p.key), errs)
 				}
 			}
 		case "patternProperties":
@@ -235,7 +273,7 @@ func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr)
 				re := compile(p.key)
 				for _, im := range instance.obj {
 					if re.MatchString(im.key) {
-						validateNode(p.val, im.val, appendPath(path, pyStr(im.key)), append(appendPath(spath, pyStr(kw)), pyStr(p.key)), errs)
+						validateNode(p.val, im.val, path.child(im.key), spath.child(kw).child(p.key), errs)
 					}
 				}
 			}
@@ -264,7 +302,7 @@ func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr)
 			}
 			if sv.kind == jObject {
 				for _, x := range extras {
-					validateNode(sv, instance.get(x), appendPath(path, pyStr(x)), appendPath(spath, pyStr(kw)), errs)
+					validateNode(sv, instance.get(x), path.child(x), spath.child(kw), errs)
 				}
 				continue
 			}
@@ -307,7 +345,7 @@ func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr)
 				continue
 			}
 			for i, e := range instance.arr {
-				validateNode(sv, e, appendPath(path, fmt.Sprint(i)), appendPath(spath, pyStr(kw)), errs)
+				validateNode(sv, e, path.index(i), spath.child(kw), errs)
 			}
 		case "minItems":
 			if instance.kind == jArray && int64(len(instance.arr)) < sv.int64() {
@@ -362,7 +400,7 @@ func validateNode(schema, instance *jvalue, path, spath []string, errs *[]*verr)
 			ok := false
 			for i, sub := range sv.arr {
 				var subErrs []*verr
-				validateNode(sub, instance, nil, []string{fmt.Sprint(i)}, &subErrs)
+				validateNode(sub, instance, nil, (*pnode)(nil).index(i), &subErrs)
 				if len(subErrs) == 0 {
 					ok = true
 					break

@@ -305,12 +305,6 @@ func testCandidatesExact(t *testing.T, newStore NewStore) {
 
 		// Completeness and exactness against the brute force.
 		want := acBruteForce(w, &req)
-		if os.Getenv("ACSTATS") != "" {
-			fmt.Fprintf(os.Stderr, "ACSTAT %d %d\n", len(want), len(got.AllocationRequests))
-			if len(want) == 0 && os.Getenv("ACSTATS") == "2" {
-				fmt.Fprintf(os.Stderr, "REQ %+v\nSTATE %+v\n", req, st)
-			}
-		}
 		gotSet := map[string]bool{}
 		for _, ar := range got.AllocationRequests {
 			c := acCanonical(ar)

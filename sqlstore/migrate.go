@@ -32,7 +32,10 @@ type migration struct {
 // migrations returns the dialect's migrations in version order, checking
 // that versions are 1, 2, 3, ... without gaps.
 func migrations(d Dialect) ([]migration, error) {
-	dir := "migrations/" + d.String()
+	dir := "migrations/sqlite"
+	if d == PostgreSQL {
+		dir = "migrations/postgres"
+	}
 	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, err

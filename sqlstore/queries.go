@@ -2,6 +2,10 @@ package sqlstore
 
 import "github.com/jmoiron/sqlx"
 
+// Short per-provider and per-consumer lists are sorted in Go (sortResources,
+// sortAllocations) rather than by ORDER BY, which costs SQLite a temporary
+// b-tree per query.
+//
 // Every SQL statement of the package is one of the constants below: static
 // text with bound parameters ('?', rebound to $n for PostgreSQL). Lists of
 // values are bound as one JSON array parameter (see listArg and setsArg) and
@@ -128,8 +132,7 @@ FROM resource_providers p
 JOIN inventories i ON i.provider_id = p.id
 JOIN resource_classes c ON c.id = i.class_id
 LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
-WHERE p.uuid = ?
-ORDER BY c.name`
+WHERE p.uuid = ?`
 	sqlProviderTraits = `SELECT t.trait FROM resource_providers p JOIN provider_traits t ON t.provider_id = p.id
 WHERE p.uuid = ? ORDER BY t.trait`
 	sqlProviderAggregates = `SELECT a.aggregate FROM resource_providers p JOIN provider_aggregates a ON a.provider_id = p.id
@@ -137,7 +140,7 @@ WHERE p.uuid = ? ORDER BY a.aggregate`
 	sqlProviderAllocations = `SELECT a.consumer_uuid, c.name, a.used FROM resource_providers p
 JOIN allocations a ON a.provider_id = p.id
 JOIN resource_classes c ON c.id = a.class_id
-WHERE p.uuid = ? ORDER BY a.consumer_uuid, c.name`
+WHERE p.uuid = ?`
 	sqlResourceClass    = `SELECT name, created_at, updated_at FROM resource_classes WHERE name = ? AND id >= 10000`
 	sqlResourceClasses  = `SELECT name, created_at, updated_at FROM resource_classes WHERE id >= 10000 ORDER BY name`
 	sqlClassExists      = `SELECT COUNT(*) FROM resource_classes WHERE name = ?`
@@ -150,7 +153,7 @@ WHERE p.uuid = ? ORDER BY a.consumer_uuid, c.name`
 	sqlConsumerAllocs   = `SELECT p.uuid, c.name, a.used FROM allocations a
 JOIN resource_providers p ON p.id = a.provider_id
 JOIN resource_classes c ON c.id = a.class_id
-WHERE a.consumer_uuid = ? ORDER BY p.uuid, c.name`
+WHERE a.consumer_uuid = ?`
 	sqlConsumerUsages = `SELECT co.uuid, co.consumer_type, c.name, CAST(SUM(a.used) AS BIGINT) FROM consumers co
 JOIN allocations a ON a.consumer_uuid = co.uuid
 JOIN resource_classes c ON c.id = a.class_id
@@ -373,7 +376,7 @@ var postgresText = [numStmts]string{
 }
 
 func init() {
-	for i, s := range postgresText {
-		postgresText[i] = sqlx.Rebind(sqlx.DOLLAR, s)
+	for i := range postgresText {
+		postgresText[i] = sqlx.Rebind(sqlx.DOLLAR, postgresText[i])
 	}
 }

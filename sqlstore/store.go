@@ -372,12 +372,23 @@ func (s *Store) seedClasses(ctx context.Context) error {
 }
 
 // beginWrite starts a write transaction on the write handle.
+//
+// The transaction itself is begun with a context that is never canceled:
+// ctx bounds every statement (a canceled statement fails and the
+// transaction is rolled back), but once Update has decided to commit, the
+// commit is not interrupted. Otherwise a commit the server carried out
+// could be reported as canceled (pgx cancels a commit in flight when the
+// transaction's context ends), and a caller would think a write that
+// happened did not.
 func (s *Store) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
 	var opts *sql.TxOptions
 	if s.dialect == PostgreSQL {
 		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
 	}
-	tx, err := s.wdb.BeginTxx(ctx, opts)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	tx, err := s.wdb.BeginTxx(context.WithoutCancel(ctx), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -426,7 +437,7 @@ func (s *Store) Update(ctx context.Context, fn func(placement.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err, asked := s.update(ctx, fn, prelock)
+		asked, err := s.update(ctx, fn, prelock)
 		if len(asked) > 0 {
 			prelock = append(prelock, asked...)
 			slices.Sort(prelock)
@@ -453,16 +464,16 @@ func (s *Store) Update(ctx context.Context, fn func(placement.Tx) error) error {
 // update runs fn once. On PostgreSQL it first locks the providers in
 // prelock (sorted), and it returns the providers fn asked for when the
 // attempt failed in a way worth retrying.
-func (s *Store) update(ctx context.Context, fn func(placement.Tx) error, prelock []string) (error, []string) {
+func (s *Store) update(ctx context.Context, fn func(placement.Tx) error, prelock []string) ([]string, error) {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
-		return s.wrap("begin", err), nil
+		return nil, s.wrap("begin", err)
 	}
 	t := &txn{s: s, ctx: ctx, tx: tx, write: true}
 	if len(prelock) > 0 && s.dialect == PostgreSQL {
 		if _, err := tx.ExecContext(ctx, s.text[qLockProviders], s.listArg(prelock)); err != nil {
 			_ = tx.Rollback()
-			return s.wrap("lock providers", err), nil
+			return nil, s.wrap("lock providers", err)
 		}
 		t.prelocked = prelock
 		t.locked = prelock[len(prelock)-1]
@@ -472,19 +483,16 @@ func (s *Store) update(ctx context.Context, fn func(placement.Tx) error, prelock
 	if err != nil {
 		_ = tx.Rollback()
 		if s.retryable(err) {
-			return err, t.asked
+			return t.asked, err
 		}
-		return err, nil
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		_ = tx.Rollback()
-		return err, nil
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr, nil
-		}
-		return s.wrap("commit", err), t.asked
+		return t.asked, s.wrap("commit", err)
 	}
 	return nil, nil
 }

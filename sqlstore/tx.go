@@ -1,12 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -339,13 +341,17 @@ func (t *txn) Providers(q placement.ProviderQuery) ([]placement.ResourceProvider
 
 // Resources lists a provider's inventories with their usage, by class.
 func (t *txn) Resources(provider string) ([]placement.ProviderResource, error) {
-	return list(t, "resources", qResources, []any{provider}, func(r scanner) (placement.ProviderResource, error) {
+	out, err := list(t, "resources", qResources, []any{provider}, func(r scanner) (placement.ProviderResource, error) {
 		var x placement.ProviderResource
 		var c, u int64
 		err := r.Scan(&x.ResourceClass, &x.Total, &x.Reserved, &x.MinUnit, &x.MaxUnit, &x.StepSize, &x.AllocationRatio, &c, &u, &x.Used)
 		x.CreatedAt, x.UpdatedAt = fromMicro(c), fromMicro(u)
 		return x, err
 	})
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b placement.ProviderResource) int { return strings.Compare(a.ResourceClass, b.ResourceClass) })
+	}
+	return out, err
 }
 
 // ProviderTraits lists the traits of a provider.
@@ -361,11 +367,23 @@ func (t *txn) ProviderAggregates(provider string) ([]string, error) {
 // ProviderAllocations lists the allocations held against a provider, by
 // consumer and class.
 func (t *txn) ProviderAllocations(provider string) ([]placement.AllocationRecord, error) {
-	return list(t, "provider allocations", qProviderAllocations, []any{provider}, func(r scanner) (placement.AllocationRecord, error) {
+	out, err := list(t, "provider allocations", qProviderAllocations, []any{provider}, func(r scanner) (placement.AllocationRecord, error) {
 		a := placement.AllocationRecord{ProviderUUID: provider}
 		err := r.Scan(&a.ConsumerUUID, &a.ResourceClass, &a.Used)
 		return a, err
 	})
+	sortAllocations(out)
+	return out, err
+}
+
+// sortAllocations sorts records by consumer, provider and class.
+func sortAllocations(recs []placement.AllocationRecord) {
+	if len(recs) > 1 {
+		slices.SortFunc(recs, func(a, b placement.AllocationRecord) int {
+			return cmp.Or(strings.Compare(a.ConsumerUUID, b.ConsumerUUID), strings.Compare(a.ProviderUUID, b.ProviderUUID),
+				strings.Compare(a.ResourceClass, b.ResourceClass))
+		})
+	}
 }
 
 func scanClass(r scanner) (placement.ResourceClass, error) {
@@ -451,11 +469,13 @@ func (t *txn) Consumer(uuid string) (placement.Consumer, error) {
 
 // ConsumerAllocations lists a consumer's allocations by provider and class.
 func (t *txn) ConsumerAllocations(consumer string) ([]placement.AllocationRecord, error) {
-	return list(t, "consumer allocations", qConsumerAllocations, []any{consumer}, func(r scanner) (placement.AllocationRecord, error) {
+	out, err := list(t, "consumer allocations", qConsumerAllocations, []any{consumer}, func(r scanner) (placement.AllocationRecord, error) {
 		a := placement.AllocationRecord{ConsumerUUID: consumer}
 		err := r.Scan(&a.ProviderUUID, &a.ResourceClass, &a.Used)
 		return a, err
 	})
+	sortAllocations(out)
+	return out, err
 }
 
 // ConsumerUsages sums allocations per consumer and class over the consumers
