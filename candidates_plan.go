@@ -205,6 +205,9 @@ var plannerPool = sync.Pool{New: func() any { return new(planner) }}
 // release returns p to the pool, keeping only its buffers (emptied, so that
 // nothing of the store or of the answer stays reachable).
 func (p *planner) release() {
+	if cap(p.pn) > 1<<16 {
+		return // do not keep huge tables alive
+	}
 	clear(p.pn)
 	clear(p.optBuf)
 	clear(p.gens)
@@ -241,7 +244,16 @@ func containsAll(a, b []uint64) bool {
 	return true
 }
 
+// hasSorted reports whether the sorted list contains s.
 func hasSorted(list []string, s string) bool {
+	if len(list) <= 8 {
+		for _, x := range list {
+			if x == s {
+				return true
+			}
+		}
+		return false
+	}
 	_, ok := slices.BinarySearch(list, s)
 	return ok
 }

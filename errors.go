@@ -47,6 +47,26 @@ var (
 	ErrForbidden = errors.New("forbidden")
 )
 
+// Causes of a provider create or update refusal: each accompanies ErrInvalid
+// in a *ValidationError (field parent_provider_uuid), so a front end can tell
+// them apart with errors.Is.
+var (
+	// ErrParentNotFound: the named parent provider does not exist.
+	ErrParentNotFound = errors.New("parent provider does not exist")
+	// ErrSelfParent: a provider cannot be its own parent.
+	ErrSelfParent = errors.New("parent provider cannot be the provider itself")
+	// ErrProviderLoop: the new parent is in the provider's own subtree.
+	ErrProviderLoop = errors.New("creating loop in the provider tree is not allowed")
+	// ErrReparent: the parent may not change (ProviderUpdate.KeepParent).
+	ErrReparent = errors.New("re-parenting a provider is not allowed")
+	// ErrUnparent: the parent may not be removed (ProviderUpdate.KeepParent).
+	ErrUnparent = errors.New("un-parenting a provider is not allowed")
+)
+
+func parentError(value string, cause error) error {
+	return &ValidationError{Field: "parent_provider_uuid", Value: value, Rule: cause.Error(), Cause: cause}
+}
+
 // NotFoundError says which thing was missing.
 type NotFoundError struct {
 	Resource string // "resource provider", "resource class", "trait", "inventory", "allocations"

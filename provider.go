@@ -81,7 +81,7 @@ func (e *Engine) CreateProvider(ctx context.Context, spec ProviderSpec) (Resourc
 			return ResourceProvider{}, err
 		}
 		if p.ParentUUID == p.UUID {
-			return ResourceProvider{}, invalid("parent_provider_uuid", spec.ParentUUID, "cannot be the same as the provider's uuid")
+			return ResourceProvider{}, parentError(spec.ParentUUID, ErrSelfParent)
 		}
 	}
 	p.CreatedAt = e.timestamp()
@@ -101,7 +101,7 @@ func (e *Engine) CreateProvider(ctx context.Context, spec ProviderSpec) (Resourc
 		if p.ParentUUID != "" {
 			parent, err := tx.Provider(p.ParentUUID)
 			if errors.Is(err, ErrNotFound) {
-				return invalid("parent_provider_uuid", p.ParentUUID, "parent provider does not exist")
+				return parentError(p.ParentUUID, ErrParentNotFound)
 			} else if err != nil {
 				return err
 			}
@@ -222,9 +222,9 @@ func (e *Engine) UpdateProvider(ctx context.Context, uuid string, u ProviderUpda
 		}
 		if u.KeepParent && p.ParentUUID != "" {
 			if newParent == "" {
-				return invalid("parent_provider_uuid", "", "un-parenting a provider is not allowed")
+				return parentError("", ErrUnparent)
 			}
-			return invalid("parent_provider_uuid", newParent, "re-parenting a provider is not allowed")
+			return parentError(newParent, ErrReparent)
 		}
 		return e.reparent(tx, &p, newParent)
 	})
@@ -244,11 +244,11 @@ func (e *Engine) reparent(tx Tx, p *ResourceProvider, newParent string) error {
 	newRoot := p.UUID
 	if newParent != "" {
 		if newParent == p.UUID || containsProvider(subtree, newParent) {
-			return invalid("parent_provider_uuid", newParent, "creating loop in the provider tree is not allowed")
+			return parentError(newParent, ErrProviderLoop)
 		}
 		parent, err := tx.Provider(newParent)
 		if errors.Is(err, ErrNotFound) {
-			return invalid("parent_provider_uuid", newParent, "parent provider does not exist")
+			return parentError(newParent, ErrParentNotFound)
 		} else if err != nil {
 			return err
 		}

@@ -40,8 +40,8 @@ func (h *handler) runCandidates(rq *request, req *acRequest) error {
 	}
 	cands, err := h.eng.AllocationCandidates(rq.ctx, cr)
 	if err != nil {
-		if nf, ok := isNotFound(err, "resource class"); ok {
-			return badRequest(fmt.Sprintf("Invalid resource class in resources parameter: No such resource class %s.", nf.ID))
+		if class, ok := unknownClass(err); ok {
+			return badRequest(fmt.Sprintf("Invalid resource class in resources parameter: No such resource class %s.", class))
 		}
 		if nf, ok := isNotFound(err, "trait"); ok {
 			return badRequest(fmt.Sprintf("No such trait(s): %s.", nf.ID))

@@ -199,6 +199,11 @@ func (rq *request) logAccess(start time.Time) {
 	if rq.user != "" {
 		attrs = append(attrs, slog.String("user", rq.user))
 	}
+	// oslo's global request id: a caller's own req-<uuid>, for tracing
+	// one operation across services
+	if g := r.Header.Get(requestIDHeader); strings.HasPrefix(g, "req-") && placement.IsCanonicalUUID(g[4:]) {
+		attrs = append(attrs, slog.String("global_request_id", g))
+	}
 	rq.h.log.LogAttrs(r.Context(), slog.LevelInfo, "placement request", attrs...)
 }
 

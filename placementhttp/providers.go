@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/goplacement/placement"
@@ -153,18 +153,13 @@ func (h *handler) listProviders(rq *request) error {
 	f.UUID, _ = q.get("uuid")
 	f.Name, _ = q.get("name")
 	f.InTree, _ = q.get("in_tree")
-	var resources []classAmount
 	if v, ok := q.get("resources"); ok {
-		if resources, err = normalizeResources(v); err != nil {
+		resources, err := normalizeResources(v)
+		if err != nil {
 			return err
 		}
-		for _, ca := range resources {
-			if _, err := h.eng.ResourceClass(rq.ctx, ca.class); err != nil {
-				if _, ok := isNotFound(err, "resource class"); ok {
-					return badRequest(fmt.Sprintf("Invalid resource class in resources parameter: No such resource class %s.", ca.class))
-				}
-				return rq.common(err, "")
-			}
+		for _, r := range resources {
+			f.Resources = append(f.Resources, placement.ResourceAmount{Class: r.class, Amount: r.amount})
 		}
 	}
 	if (f.UUID != "" || q.has("uuid")) && f.UUID == "" {
@@ -181,25 +176,10 @@ func (h *handler) listProviders(rq *request) error {
 		if nf, ok := isNotFound(err, "trait"); ok {
 			return badRequest(fmt.Sprintf("Invalid trait(s) in \"required\" parameter: No such trait(s): %s.", nf.ID))
 		}
-		return rq.common(err, "")
-	}
-	if len(resources) > 0 {
-		// The Engine's ProviderFilter has no capacity filter: check each
-		// provider's inventories and usage with the capacity core.
-		kept := providers[:0]
-		for _, p := range providers {
-			_, res, err := h.eng.ProviderResources(rq.ctx, p.UUID)
-			if err != nil {
-				if _, ok := isNotFound(err, "resource provider"); ok {
-					continue
-				}
-				return rq.common(err, "")
-			}
-			if fitsAll(res, resources) {
-				kept = append(kept, p)
-			}
+		if class, ok := unknownClass(err); ok {
+			return badRequest(fmt.Sprintf("Invalid resource class in resources parameter: No such resource class %s.", class))
 		}
-		providers = kept
+		return rq.common(err, "")
 	}
 	out := make([]obj, 0, len(providers))
 	var last time.Time
@@ -212,16 +192,18 @@ func (h *handler) listProviders(rq *request) error {
 	return nil
 }
 
-// fitsAll reports whether a provider itself can take every amount (the
-// capacity clause of GET /resource_providers?resources).
-func fitsAll(res []placement.ProviderResource, want []classAmount) bool {
-	for _, w := range want {
-		i := slices.IndexFunc(res, func(r placement.ProviderResource) bool { return r.ResourceClass == w.class })
-		if i < 0 || res[i].Check(res[i].Used, w.amount) != placement.ReasonNone {
-			return false
-		}
+// unknownClass recognises an unknown resource class named in a query:
+// the Engine's NotFoundError, or its refusal of a name that cannot be a
+// class (Placement does not check the shape there, it finds no such class).
+func unknownClass(err error) (string, bool) {
+	if nf, ok := isNotFound(err, "resource class"); ok {
+		return nf.ID, true
 	}
-	return true
+	var ve *placement.ValidationError
+	if errors.As(err, &ve) && strings.HasPrefix(ve.Field, "resources") && strings.Contains(ve.Rule, "must match") {
+		return ve.Value, true
+	}
+	return "", false
 }
 
 func (h *handler) getProvider(rq *request) error {
@@ -281,10 +263,9 @@ func (h *handler) createProvider(rq *request) error {
 			switch {
 			case ve.Field == "name" && spec.Name == "":
 				reason = "name is required"
-			case ve.Field == "parent_provider_uuid" && spec.ParentUUID != "" && ve.Value == spec.ParentUUID && spec.ParentUUID == spec.UUID,
-				ve.Field == "parent_provider_uuid" && ve.Rule == "cannot be the same as the provider's uuid":
+			case errors.Is(err, placement.ErrSelfParent):
 				reason = "parent provider UUID cannot be same as UUID. Please set parent provider UUID to None if there is no parent."
-			case ve.Field == "parent_provider_uuid":
+			case errors.Is(err, placement.ErrParentNotFound):
 				reason = "parent provider UUID does not exist."
 			}
 			return badRequest(fmt.Sprintf("Unable to create resource provider \"%s\", %s: Object action create failed because: %s",
@@ -340,25 +321,18 @@ func (h *handler) updateProvider(rq *request) error {
 			switch {
 			case ve.Field == "name":
 				reason = "name " + ve.Rule
-			case ve.Rule == "parent provider does not exist":
+			case errors.Is(err, placement.ErrParentNotFound):
 				action, reason = "create", "parent provider UUID does not exist."
-			case ve.Rule == "re-parenting a provider is not allowed":
+			case errors.Is(err, placement.ErrReparent):
 				reason = "re-parenting a provider is not currently allowed."
-			case ve.Rule == "un-parenting a provider is not allowed":
+			case errors.Is(err, placement.ErrUnparent):
 				reason = "un-parenting a provider is not currently allowed."
-			case ve.Rule == "creating loop in the provider tree is not allowed":
+			case errors.Is(err, placement.ErrProviderLoop):
 				reason = "creating loop in the provider tree is not allowed."
 			}
 			return badRequest(fmt.Sprintf("Unable to save resource provider %s: Object action %s failed because: %s", uuid, action, reason))
 		}
 		return rq.common(err, uuid)
-	}
-	if u.SetParent {
-		// Engine gap: UpdateProvider returns the provider as it was before
-		// a re-parenting; read it again.
-		if fresh, err := h.eng.Provider(rq.ctx, uuid); err == nil {
-			p = fresh
-		}
 	}
 	rq.cache(modified(p.CreatedAt, p.UpdatedAt))
 	rq.writeJSON(http.StatusOK, rq.serializeProvider(p))

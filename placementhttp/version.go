@@ -98,9 +98,8 @@ func pyInt(s string) (int, bool) {
 			return 0, false
 		}
 	}
-	if len(digits) > 9 {
+	if t := strings.TrimLeft(digits, "0"); len(t) > 9 {
 		// far outside any version; still "well formed"
-		digits = digits[:9]
 		if sign == "-" {
 			return -1, true
 		}

@@ -105,9 +105,9 @@ func testProviderCreate(t *testing.T, newStore NewStore) {
 
 	// Parents.
 	_, err = v.e.CreateProvider(v.ctx, placement.ProviderSpec{Name: "orphan", ParentUUID: fixedUUID(0xdead)})
-	checkErrIs(t, "CreateProvider unknown parent", err, placement.ErrInvalid)
+	checkErrIs(t, "CreateProvider unknown parent", err, placement.ErrInvalid, placement.ErrParentNotFound)
 	_, err = v.e.CreateProvider(v.ctx, placement.ProviderSpec{UUID: fixedUUID(0xbeef), Name: "self parent", ParentUUID: fixedUUID(0xbeef)})
-	checkErrIs(t, "CreateProvider parent = itself", err, placement.ErrInvalid)
+	checkErrIs(t, "CreateProvider parent = itself", err, placement.ErrInvalid, placement.ErrSelfParent)
 	_, err = v.e.CreateProvider(v.ctx, placement.ProviderSpec{Name: "bad parent", ParentUUID: "xyz"})
 	checkErrIs(t, "CreateProvider malformed parent", err, placement.ErrInvalid)
 	v.unchanged(before, "refused CreateProvider calls")
@@ -276,20 +276,20 @@ func testProviderUpdate(t *testing.T, newStore NewStore) {
 
 	// Loops and bad parents.
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, ParentUUID: g1.UUID})
-	checkErrIs(t, "re-parent under own grandchild", err, placement.ErrInvalid)
+	checkErrIs(t, "re-parent under own grandchild", err, placement.ErrInvalid, placement.ErrProviderLoop)
 	_, err = v.e.UpdateProvider(v.ctx, r1.UUID, placement.ProviderUpdate{Name: "r1", SetParent: true, ParentUUID: g1.UUID})
-	checkErrIs(t, "re-parent root under its leaf", err, placement.ErrInvalid)
+	checkErrIs(t, "re-parent root under its leaf", err, placement.ErrInvalid, placement.ErrProviderLoop)
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, ParentUUID: c1.UUID})
-	checkErrIs(t, "re-parent under itself", err, placement.ErrInvalid)
+	checkErrIs(t, "re-parent under itself", err, placement.ErrInvalid, placement.ErrProviderLoop)
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, ParentUUID: fixedUUID(99)})
-	checkErrIs(t, "re-parent under unknown", err, placement.ErrInvalid)
+	checkErrIs(t, "re-parent under unknown", err, placement.ErrInvalid, placement.ErrParentNotFound)
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, ParentUUID: "xyz"})
 	checkErrIs(t, "re-parent under malformed", err, placement.ErrInvalid)
 	// KeepParent (Placement before 1.37) refuses changing an existing parent.
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, ParentUUID: r2.UUID, KeepParent: true})
-	checkErrIs(t, "KeepParent re-parent", err, placement.ErrInvalid)
+	checkErrIs(t, "KeepParent re-parent", err, placement.ErrInvalid, placement.ErrReparent)
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, KeepParent: true})
-	checkErrIs(t, "KeepParent un-parent", err, placement.ErrInvalid)
+	checkErrIs(t, "KeepParent un-parent", err, placement.ErrInvalid, placement.ErrUnparent)
 	v.unchanged(before, "refused UpdateProvider calls")
 	// ... but re-sending the same parent is fine.
 	_, err = v.e.UpdateProvider(v.ctx, c1.UUID, placement.ProviderUpdate{Name: "c1-renamed", SetParent: true, ParentUUID: strings.ToUpper(r1.UUID), KeepParent: true})

@@ -70,7 +70,9 @@ type config struct {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -161,7 +163,9 @@ func openStore(ctx context.Context, db string) (placement.Store, func() error, s
 	}
 }
 
-func run(args []string, stderr io.Writer) error {
+// run serves until ctx is done, then shuts down gracefully. started, if
+// not nil, is called with the listening address.
+func run(ctx context.Context, args []string, stderr io.Writer, started func(addr string)) error {
 	c, err := parseFlags(args, stderr)
 	if err != nil {
 		return err
@@ -179,9 +183,6 @@ func run(args []string, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("bad --auth %q (noauth2, trusted-proxy)", c.auth)
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 
 	store, closeStore, desc, err := openStore(ctx, c.database)
 	if err != nil {
@@ -217,6 +218,9 @@ func run(args []string, stderr io.Writer) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(newLenientListener(ln)) }()
+	if started != nil {
+		started(ln.Addr().String())
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -1,24 +1,32 @@
 // Command quickstart builds a small cloud (three compute nodes and a shared
-// storage pool), places workloads on it, prints a usage table, and shows an
-// oversized request refused with every shortfall explained.
+// storage pool) in a SQLite database, the embedded default store, places
+// workloads on it, prints a usage table, and shows an oversized request
+// refused with every shortfall explained.
 //
-//	go run ./examples/quickstart
+//	go run ./examples/quickstart [-db path/to/placement.db]
+//
+// Each run starts from a fresh database file (the default lives in the
+// temporary directory); afterwards it can be inspected with sqlite3.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/goplacement/placement"
-	"github.com/goplacement/placement/memstore"
+	"github.com/goplacement/placement/sqlstore"
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	db := flag.String("db", filepath.Join(os.TempDir(), "placement-quickstart.db"), "SQLite database file (recreated)")
+	flag.Parse()
+	if err := run(context.Background(), *db); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -31,11 +39,23 @@ type workload struct {
 	diskGB int64
 }
 
-func run(ctx context.Context) error {
+func run(ctx context.Context, db string) error {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(db + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	store, err := sqlstore.OpenSQLite(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fmt.Printf("database: %s\n\n", db)
+
 	// The quickstart embeds the engine in a trusted program: it acts as an
 	// admin. (A service would put each caller's identity in the context.)
 	ctx = placement.AdminContext(ctx)
-	engine, err := placement.New(memstore.New())
+	engine, err := placement.New(store)
 	if err != nil {
 		return err
 	}

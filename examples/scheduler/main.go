@@ -4,20 +4,27 @@
 // it, and placement.Retry resolves the conflicts that concurrent writers
 // cause. At the end the usage is audited against the allocations.
 //
-//	go run ./examples/scheduler
+//	go run ./examples/scheduler [-db path/to/placement.db]
+//
+// The store is a fresh SQLite file (the embedded default); -db memory runs
+// on the in-memory store instead.
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 
 	"github.com/goplacement/placement"
 	"github.com/goplacement/placement/memstore"
+	"github.com/goplacement/placement/sqlstore"
 )
 
 const (
@@ -27,14 +34,38 @@ const (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	db := flag.String("db", filepath.Join(os.TempDir(), "placement-scheduler.db"), `SQLite database file (recreated), or "memory"`)
+	flag.Parse()
+	if err := run(context.Background(), *db); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+// openStore opens a fresh store: the in-memory one, or a new SQLite file.
+func openStore(ctx context.Context, db string) (placement.Store, func() error, error) {
+	if db == "memory" {
+		return memstore.New(), func() error { return nil }, nil
+	}
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Remove(db + suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, nil, err
+		}
+	}
+	s, err := sqlstore.OpenSQLite(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, s.Close, nil
+}
+
+func run(ctx context.Context, db string) error {
+	store, closeStore, err := openStore(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
 	ctx = placement.AdminContext(ctx)
-	engine, err := placement.New(memstore.New())
+	engine, err := placement.New(store)
 	if err != nil {
 		return err
 	}
