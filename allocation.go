@@ -196,49 +196,72 @@ type touched struct {
 	resources  []ProviderResource
 }
 
+// allocWriter holds one allocation write's working state. Its inline
+// buffers hold a typical write (a few consumers, providers and classes), so
+// the write costs one allocation for all of it.
+type allocWriter struct {
+	tx        Tx
+	cur       []consumerState
+	demands   []demand
+	providers []touched
+	recs      []AllocationRecord
+
+	curBuf  [2]consumerState
+	demBuf  [4]demand
+	provBuf [4]touched
+	recBuf  [4]AllocationRecord
+}
+
+// consumerState is a consumer's stored record (if any) and current allocations.
+type consumerState struct {
+	rec    Consumer
+	exists bool
+	allocs []AllocationRecord
+}
+
+// provider returns the provider's generation and resources, read once per
+// write (in the same snapshot as its usage).
+func (w *allocWriter) provider(uuid string) (*touched, error) {
+	for i := range w.providers {
+		if w.providers[i].uuid == uuid {
+			return &w.providers[i], nil
+		}
+	}
+	p, err := w.tx.Provider(uuid)
+	if err != nil {
+		return nil, err
+	}
+	res, err := w.tx.Resources(uuid)
+	if err != nil {
+		return nil, err
+	}
+	w.providers = append(w.providers, touched{uuid: uuid, generation: p.Generation, resources: res})
+	return &w.providers[len(w.providers)-1], nil
+}
+
+// demand returns what the write asks of one provider and class.
+func (w *allocWriter) demand(p, class string) *demand {
+	for i := range w.demands {
+		if w.demands[i].provider == p && w.demands[i].class == class {
+			return &w.demands[i]
+		}
+	}
+	w.demands = append(w.demands, demand{provider: p, class: class})
+	return &w.demands[len(w.demands)-1]
+}
+
 // writeAllocations is the core allocation write (Placement's
 // _set_allocations), run inside a transaction.
 func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Time) error {
-	// Per consumer: its stored record (if any) and current allocations.
-	type current struct {
-		rec    Consumer
-		exists bool
-		allocs []AllocationRecord
+	w := &allocWriter{tx: tx}
+	w.cur = w.curBuf[:0]
+	w.demands = w.demBuf[:0]
+	w.providers = w.provBuf[:0]
+	w.recs = w.recBuf[:0]
+	for range cas {
+		w.cur = append(w.cur, consumerState{})
 	}
-	cur := make([]current, len(cas))
-	n := 0
-	for _, ca := range cas {
-		n += len(ca.Allocations)
-	}
-	demands := make([]demand, 0, n)
-	providers := make([]touched, 0, n)
-
-	provider := func(uuid string) (*touched, error) {
-		for i := range providers {
-			if providers[i].uuid == uuid {
-				return &providers[i], nil
-			}
-		}
-		p, err := tx.Provider(uuid)
-		if err != nil {
-			return nil, err
-		}
-		res, err := tx.Resources(uuid)
-		if err != nil {
-			return nil, err
-		}
-		providers = append(providers, touched{uuid: uuid, generation: p.Generation, resources: res})
-		return &providers[len(providers)-1], nil
-	}
-	demandFor := func(p, class string) *demand {
-		for i := range demands {
-			if demands[i].provider == p && demands[i].class == class {
-				return &demands[i]
-			}
-		}
-		demands = append(demands, demand{provider: p, class: class})
-		return &demands[len(demands)-1]
-	}
+	cur := w.cur
 
 	// Consumers: check generations, note their current allocations.
 	for i, ca := range cas {
@@ -255,6 +278,9 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 			return err
 		}
 		cur[i].rec = c
+		if !cur[i].exists {
+			continue // a consumer record exists while it holds allocations
+		}
 		if cur[i].allocs, err = tx.ConsumerAllocations(ca.ConsumerUUID); err != nil {
 			return err
 		}
@@ -264,13 +290,13 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 	// same snapshot as their usage) and what is asked of each class.
 	for _, ca := range cas {
 		for _, a := range ca.Allocations {
-			if _, err := provider(a.ProviderUUID); err != nil {
+			if _, err := w.provider(a.ProviderUUID); err != nil {
 				if errors.Is(err, ErrNotFound) {
 					return &NotFoundError{Resource: "resource provider", ID: a.ProviderUUID}
 				}
 				return err
 			}
-			d := demandFor(a.ProviderUUID, a.ResourceClass)
+			d := w.demand(a.ProviderUUID, a.ResourceClass)
 			d.requested = satAdd(d.requested, a.Used)
 		}
 	}
@@ -280,11 +306,12 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 			continue
 		}
 		for _, a := range cur[i].allocs {
-			if _, err := provider(a.ProviderUUID); err != nil {
+			if _, err := w.provider(a.ProviderUUID); err != nil {
 				return err
 			}
 		}
 	}
+	demands, providers := w.demands, w.providers
 	for _, c := range cur {
 		for _, a := range c.allocs {
 			for i := range demands {
@@ -336,9 +363,9 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 				return err
 			}
 		}
-		recs := make([]AllocationRecord, len(ca.Allocations))
-		for j, a := range ca.Allocations {
-			recs[j] = AllocationRecord{ConsumerUUID: ca.ConsumerUUID, ProviderUUID: a.ProviderUUID, ResourceClass: a.ResourceClass, Used: a.Used}
+		recs := w.recs[:0]
+		for _, a := range ca.Allocations {
+			recs = append(recs, AllocationRecord{ConsumerUUID: ca.ConsumerUUID, ProviderUUID: a.ProviderUUID, ResourceClass: a.ResourceClass, Used: a.Used})
 		}
 		if err := tx.ReplaceAllocations(ca.ConsumerUUID, recs); err != nil {
 			return err
