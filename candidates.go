@@ -2,11 +2,8 @@ package placement
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
-	"weak"
 )
 
 // This file holds the types of allocation candidates (Placement's
@@ -254,7 +251,7 @@ func (c *Candidates) Summary(uuid string) (*ProviderSummary, bool) {
 // amount per provider and class passes (*Inventory).Check, so each
 // candidate, claimed alone on the state it was computed from, succeeds.
 func (e *Engine) AllocationCandidates(ctx context.Context, req CandidateRequest) (Candidates, error) {
-	nr, err := normalizeCandidateRequest(&req, e.maxCandidates())
+	nr, err := normalizeCandidateRequest(&req, e.maxCandidates)
 	if err != nil {
 		return Candidates{}, err
 	}
@@ -274,11 +271,6 @@ func (e *Engine) AllocationCandidates(ctx context.Context, req CandidateRequest)
 	return out, nil
 }
 
-// candidateSettings holds the per-Engine cap set with WithMaxCandidates,
-// keyed weakly by the Engine (the Engine struct has no field for it yet; an
-// entry disappears with its Engine).
-var candidateSettings sync.Map // weak.Pointer[Engine] -> int
-
 // WithMaxCandidates sets the Engine's default cap on the number of
 // candidates one AllocationCandidates call generates (Placement's
 // [placement]max_allocation_candidates; default DefaultMaxCandidates). A
@@ -288,17 +280,7 @@ func WithMaxCandidates(n int) Option {
 		if n < 1 {
 			return invalid("max candidates", itoa(int64(n)), "must be at least 1")
 		}
-		wp := weak.Make(e)
-		if _, loaded := candidateSettings.Swap(wp, n); !loaded {
-			runtime.AddCleanup(e, func(wp weak.Pointer[Engine]) { candidateSettings.Delete(wp) }, wp)
-		}
+		e.maxCandidates = n
 		return nil
 	}
-}
-
-func (e *Engine) maxCandidates() int {
-	if v, ok := candidateSettings.Load(weak.Make(e)); ok {
-		return v.(int)
-	}
-	return DefaultMaxCandidates
 }

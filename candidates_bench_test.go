@@ -12,10 +12,9 @@ import (
 )
 
 // Benchmarks of AllocationCandidates on the workloads, each on
-// memstore as it is (the Engine's generic fallback over the plain ReadTx)
-// and on memstore wrapped by placementtest.WithCandidateIndex (the Engine's
-// pushdown path, answered from an in-memory index: what a backend
-// implementing CandidateReader gives).
+// memstore with its native pushdown, with the pushdown hidden (the Engine's
+// generic fallback), and wrapped by placementtest.WithCandidateIndex (an
+// in-memory stand-in index); see runCandidates.
 //
 //	go test -run '^$' -bench BenchmarkCandidates -benchmem .
 
@@ -167,34 +166,60 @@ func wideRequest() placement.CandidateRequest {
 	return req
 }
 
+// runCandidates benchmarks req on s three ways: "memstore", the store's
+// native pushdown (placement.CandidateReader); "generic", the same store with
+// the pushdown hidden (the Engine's fallback over the plain ReadTx); and
+// "index", the stand-in index of placementtest.WithCandidateIndex.
 func runCandidates(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
-	ctx := context.Background()
-	for _, path := range []string{"fallback", "pushdown"} {
+	for _, path := range []string{"memstore", "generic", "index"} {
 		b.Run(path, func(b *testing.B) {
 			store := s
-			if path == "pushdown" {
+			switch path {
+			case "generic":
+				store = plainStore{s}
+			case "index":
 				store = placementtest.WithCandidateIndex(s)
 			}
-			e, err := placement.New(store, placement.WithAuthorizer(placement.AllowAll()))
-			if err != nil {
-				b.Fatal(err)
-			}
-			got, err := e.AllocationCandidates(ctx, req) // warm up (and build the index)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if len(got.AllocationRequests) != want {
-				b.Fatalf("%d candidates, want %d", len(got.AllocationRequests), want)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for range b.N {
-				if _, err := e.AllocationCandidates(ctx, req); err != nil {
-					b.Fatal(err)
-				}
-			}
+			runCandidatesOn(b, store, req, want)
 		})
 	}
+}
+
+func runCandidatesOn(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
+	ctx := context.Background()
+	e, err := placement.New(s, placement.WithAuthorizer(placement.AllowAll()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	got, err := e.AllocationCandidates(ctx, req) // warm up (and build any index)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if len(got.AllocationRequests) != want {
+		b.Fatalf("%d candidates, want %d", len(got.AllocationRequests), want)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := e.AllocationCandidates(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// plainStore hides every method of its store's transactions but those of
+// placement.ReadTx and placement.Tx.
+type plainStore struct{ s placement.Store }
+
+type plainReadTx struct{ placement.ReadTx }
+type plainTx struct{ placement.Tx }
+
+func (p plainStore) View(ctx context.Context, fn func(placement.ReadTx) error) error {
+	return p.s.View(ctx, func(tx placement.ReadTx) error { return fn(plainReadTx{tx}) })
+}
+
+func (p plainStore) Update(ctx context.Context, fn func(placement.Tx) error) error {
+	return p.s.Update(ctx, func(tx placement.Tx) error { return fn(plainTx{tx}) })
 }
 
 func BenchmarkCandidatesFlat1000(b *testing.B) {
@@ -223,4 +248,50 @@ func BenchmarkCandidatesNested1000(b *testing.B) {
 
 func BenchmarkCandidatesWideTree(b *testing.B) {
 	runCandidates(b, benchStore(b, "wide", wideTree, 9), wideRequest(), 1000)
+}
+
+// candidatesSink keeps benchmark results alive.
+var candidatesSink placement.Candidates
+
+// BenchmarkCandidatesOutputFloor builds, without any planning, an answer of
+// the shape the flat benchmarks return (n candidates of 3 allocations and 1
+// mapping, n summaries of 3 resources and 1 trait): the cost of the output
+// alone, garbage collection included, for comparison.
+func BenchmarkCandidatesOutputFloor(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			uuids := make([]string, n)
+			for i := range uuids {
+				uuids[i] = benchUUID(int(uint32(i)*2654435761), i)
+			}
+			classes := []string{placement.ClassDiskGB, placement.ClassMemoryMB, placement.ClassVCPU}
+			traits := []string{"HW_CPU_X86_AVX2"}
+			b.ReportAllocs()
+			for range b.N {
+				reqs := make([]placement.AllocationRequest, n)
+				allocs := make([]placement.Allocation, 3*n)
+				maps := make([]placement.GroupMapping, n)
+				strs := make([]string, n)
+				sums := make([]placement.ProviderSummary, n)
+				res := make([]placement.SummaryResource, 3*n)
+				tr := make([]string, n)
+				for i := range n {
+					a := allocs[i*3 : i*3+3 : i*3+3]
+					for c := range 3 {
+						a[c] = placement.Allocation{ProviderUUID: uuids[i], ResourceClass: classes[c], Used: int64(c + 1)}
+					}
+					strs[i] = uuids[i]
+					maps[i] = placement.GroupMapping{Providers: strs[i : i+1 : i+1]}
+					reqs[i] = placement.AllocationRequest{Allocations: a, Mappings: maps[i : i+1 : i+1]}
+					r := res[i*3 : i*3+3 : i*3+3]
+					for c := range 3 {
+						r[c] = placement.SummaryResource{Class: classes[c], Capacity: 100, Used: 1}
+					}
+					tr[i] = traits[0]
+					sums[i] = placement.ProviderSummary{UUID: uuids[i], RootUUID: uuids[i], Resources: r, Traits: tr[i : i+1 : i+1]}
+				}
+				candidatesSink = placement.Candidates{AllocationRequests: reqs, ProviderSummaries: sums}
+			}
+		})
+	}
 }

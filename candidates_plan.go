@@ -264,7 +264,7 @@ func (p *planner) run() (Candidates, error) {
 	p.inTreeRoot = make([]string, len(r.groups))
 	for gi := range r.groups {
 		if u := r.groups[gi].inTree; u != "" {
-			rp, err := p.tx.Provider(u)
+			rp, err := p.src.provider(u)
 			if errors.Is(err, ErrNotFound) {
 				return Candidates{}, nil
 			} else if err != nil {
@@ -311,7 +311,7 @@ const anchorStream = 0x9e3779b97f4a7c15
 // loadSharing reads the trees of every sharing provider and, for those
 // usable by some slot, the anchors they are associated with.
 func (p *planner) loadSharing() error {
-	shs, err := p.tx.Providers(ProviderQuery{Required: [][]string{{TraitMiscSharesViaAggregate}}})
+	shs, err := p.src.providers(ProviderQuery{Required: [][]string{{TraitMiscSharesViaAggregate}}})
 	if err != nil || len(shs) == 0 {
 		return err
 	}
@@ -345,7 +345,7 @@ func (p *planner) loadSharing() error {
 		if !usable {
 			continue
 		}
-		members, err := p.tx.Providers(ProviderQuery{MemberOf: [][]string{n.tp.Aggregates}})
+		members, err := p.src.providers(ProviderQuery{MemberOf: [][]string{n.tp.Aggregates}})
 		if err != nil {
 			return err
 		}
@@ -463,7 +463,7 @@ func (p *planner) walkOrdered() error {
 		if len(roots) < q.Limit {
 			return nil
 		}
-		q.Limit = min(q.Limit*2, 8192)
+		q.Limit = min(q.Limit*4, 16384)
 	}
 	return nil
 }

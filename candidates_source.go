@@ -100,16 +100,33 @@ type candSource interface {
 	roots(q RootQuery) ([]string, error)
 	// trees: CandidateReader.Trees; aggs says whether aggregates are needed.
 	trees(roots []string, aggs bool) ([]*TreeProvider, error)
+	// providers and provider: ReadTx.Providers and ReadTx.Provider (the
+	// sharing providers, the members of their aggregates, in_tree lookups:
+	// indexed trait and aggregate queries every backend already has).
+	providers(q ProviderQuery) ([]ResourceProvider, error)
+	provider(uuid string) (ResourceProvider, error)
 }
 
 func newCandSource(tx ReadTx) candSource {
 	if cr, ok := tx.(CandidateReader); ok {
-		return pushdownSource{cr}
+		return pushdownSource{tx, cr}
 	}
 	return &fallbackSource{tx: tx}
 }
 
-type pushdownSource struct{ cr CandidateReader }
+type pushdownSource struct {
+	tx ReadTx
+	cr CandidateReader
+}
+
+func (s pushdownSource) providers(q ProviderQuery) ([]ResourceProvider, error) {
+	return s.tx.Providers(q)
+}
+func (s pushdownSource) provider(uuid string) (ResourceProvider, error) { return s.tx.Provider(uuid) }
+func (f *fallbackSource) providers(q ProviderQuery) ([]ResourceProvider, error) {
+	return f.tx.Providers(q)
+}
+func (f *fallbackSource) provider(uuid string) (ResourceProvider, error) { return f.tx.Provider(uuid) }
 
 func (s pushdownSource) roots(q RootQuery) ([]string, error) { return s.cr.CandidateRoots(q) }
 func (s pushdownSource) trees(roots []string, _ bool) ([]*TreeProvider, error) {

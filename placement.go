@@ -23,6 +23,7 @@ type Engine struct {
 	now               func() time.Time
 	incompleteProject string
 	incompleteUser    string
+	maxCandidates     int
 }
 
 // Option configures an Engine.
@@ -49,6 +50,7 @@ func New(store Store, opts ...Option) (*Engine, error) {
 		now:               time.Now,
 		incompleteProject: DefaultIncompleteConsumerID,
 		incompleteUser:    DefaultIncompleteConsumerID,
+		maxCandidates:     DefaultMaxCandidates,
 	}
 	for _, o := range opts {
 		if err := o(e); err != nil {

@@ -21,6 +21,7 @@ type Internal struct {
 	ByTrait   map[string][]string
 	ByAgg     map[string][]string
 	ByClass   map[string][]string
+	Roots     []string
 	Classes   map[string]placement.ResourceClass
 	Traits    map[string]placement.Trait
 	Consumers map[string]placement.Consumer
@@ -61,6 +62,7 @@ func dumpState(st *state) Internal {
 		ByTrait:   idx(st.byTrait),
 		ByAgg:     idx(st.byAgg),
 		ByClass:   idx(st.byClass),
+		Roots:     st.roots.all(),
 		Classes:   maps.Clone(st.classes),
 		Traits:    maps.Clone(st.traits),
 		Consumers: maps.Clone(st.consumers),
@@ -112,6 +114,41 @@ func CheckInternal(s *Store) error {
 			return err
 		}
 	}
+	count, last := 0, ""
+	for ci, c := range st.roots.chunks {
+		if len(c) == 0 || len(c) > 2*rootChunk {
+			return fmt.Errorf("roots chunk %d has %d entries", ci, len(c))
+		}
+		for _, e := range c {
+			if err := same("roots", e.p); err != nil {
+				return err
+			}
+			if e.uuid != e.p.rec.UUID || e.p.rec.ParentUUID != "" {
+				return fmt.Errorf("roots entry %s points at provider %s (parent %q)", e.uuid, e.p.rec.UUID, e.p.rec.ParentUUID)
+			}
+			if count > 0 && e.uuid <= last {
+				return fmt.Errorf("roots not sorted at %s", e.uuid)
+			}
+			count, last = count+1, e.uuid
+		}
+	}
+	if f := st.roots.flat.Load(); f != nil && !slices.Equal(*f, st.roots.all()) {
+		return fmt.Errorf("cached root list out of step")
+	}
+	if count != st.roots.n {
+		return fmt.Errorf("roots counts %d entries, has %d", st.roots.n, count)
+	}
+	for u, p := range st.providers {
+		if p.treeSize != len(st.byRoot[u]) {
+			return fmt.Errorf("provider %s: treeSize %d, byRoot has %d", u, p.treeSize, len(st.byRoot[u]))
+		}
+		want := placement.TreeProvider{UUID: p.rec.UUID, ParentUUID: p.rec.ParentUUID, RootUUID: p.rec.RootUUID,
+			Resources: p.res, Traits: p.traits, Aggregates: p.aggs}
+		if diff := cmp.Diff(want, p.tp); diff != "" || !sameSlice(p.tp.Resources, p.res) ||
+			!sameSlice(p.tp.Traits, p.traits) || !sameSlice(p.tp.Aggregates, p.aggs) {
+			return fmt.Errorf("provider %s: tp out of step with the provider:\n%s", u, diff)
+		}
+	}
 	for name, idx := range map[string]map[string]map[string]*provider{"children": st.children, "byRoot": st.byRoot, "byTrait": st.byTrait, "byAgg": st.byAgg, "byClass": st.byClass} {
 		for k, set := range idx {
 			if len(set) == 0 {
@@ -135,4 +172,13 @@ func CheckInternal(s *Store) error {
 		}
 	}
 	return nil
+}
+
+// sameSlice reports whether a and b are the same slice (same array, length
+// and capacity), or both empty.
+func sameSlice[T any](a, b []T) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return len(a) == len(b) && cap(a) == cap(b) && &a[0] == &b[0]
 }

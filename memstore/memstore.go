@@ -26,7 +26,12 @@
 //
 // Values passed in are copied before they are stored, and values returned
 // are fresh copies: neither side can change the other's state through a
-// slice.
+// slice. The one exception is the allocation candidates pushdown
+// (placement.CandidateReader, which both transactions implement): in a View,
+// Trees and ProvidersWithCapacity return the store's own TreeProviders and
+// inventory slices, as that interface allows (the read lock keeps them
+// unchanged until View returns; the caller must not modify them). An
+// Update's transaction returns copies there too.
 //
 // The store is not durable: its state is lost with the process. Snapshot and
 // Restore copy the whole state, for test harnesses.
@@ -41,7 +46,11 @@
 // pointing at its provider). ReplaceAllocations adjusts the usage of the
 // classes it touches by the difference, so usage is never recounted on a
 // read (RecountedUsages recounts it, for audits). Providers starts from the
-// smallest index its query allows.
+// smallest index its query allows. For the candidates pushdown, the
+// providers without a parent are also kept in a list sorted by uuid (in
+// chunks, so that an insert or delete moves at most a few hundred entries),
+// each provider mirrors its data in a placement.TreeProvider, and each
+// counts the providers whose root it is.
 //
 // # Integrity
 //

@@ -48,9 +48,48 @@ func (t *readTx) Providers(q placement.ProviderQuery) ([]placement.ResourceProvi
 // query scans the smallest candidate set an index gives for q and keeps the
 // providers matching all of q.
 func (st *state) query(q *placement.ProviderQuery) []placement.ResourceProvider {
-	one := func(p *provider) []placement.ResourceProvider {
+	found := st.queryProviders(q)
+	if len(found) == 0 {
+		return nil
+	}
+	out := make([]placement.ResourceProvider, len(found))
+	for i, p := range found {
+		out[i] = p.rec
+	}
+	return out
+}
+
+// queryCost returns the size of the candidate set queryProviders scans for
+// q (for a query with neither UUID nor Name).
+func (st *state) queryCost(q *placement.ProviderQuery) int {
+	best := len(st.providers)
+	if q.Parent != "" {
+		best = min(best, len(st.children[q.Parent]))
+	}
+	if q.Root != "" {
+		best = min(best, len(st.byRoot[q.Root]))
+	}
+	group := func(idx map[string]map[string]*provider, g []string) {
+		n := 0
+		for _, name := range g {
+			n += len(idx[name])
+		}
+		best = min(best, n)
+	}
+	for _, g := range q.Required {
+		group(st.byTrait, g)
+	}
+	for _, g := range q.MemberOf {
+		group(st.byAgg, g)
+	}
+	return best
+}
+
+// queryProviders is query returning the provider objects, sorted by uuid.
+func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
+	one := func(p *provider) []*provider {
 		if p != nil && matches(p, q) {
-			return []placement.ResourceProvider{p.rec}
+			return []*provider{p}
 		}
 		return nil
 	}
@@ -126,11 +165,7 @@ func (st *state) query(q *placement.ProviderQuery) []placement.ResourceProvider 
 		return nil
 	}
 	slices.SortFunc(found, func(a, b *provider) int { return strings.Compare(a.rec.UUID, b.rec.UUID) })
-	out := make([]placement.ResourceProvider, len(found))
-	for i, p := range found {
-		out[i] = p.rec
-	}
-	return out
+	return found
 }
 
 func providerTraits(p *provider) []string { return p.traits }

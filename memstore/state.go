@@ -18,6 +18,7 @@ type state struct {
 	byTrait   map[string]map[string]*provider // trait -> providers having it
 	byAgg     map[string]map[string]*provider // aggregate -> member providers
 	byClass   map[string]map[string]*provider // class -> providers with inventory of it
+	roots     rootList                        // providers without a parent, sorted by uuid
 
 	classes map[string]placement.ResourceClass // custom classes
 	traits  map[string]placement.Trait         // custom traits
@@ -59,6 +60,20 @@ type provider struct {
 	traits    []string            // sorted, unique
 	aggs      []string            // sorted, unique
 	consumers map[string]struct{} // consumers holding allocations here
+	// treeSize is len(byRoot[rec.UUID]): the number of providers whose
+	// root this one is.
+	treeSize int
+	// tp mirrors rec's uuids, res, traits and aggs (the same slices), for
+	// CandidateReader.Trees to point at; refresh keeps it in step.
+	tp placement.TreeProvider
+}
+
+// refresh sets p.tp from p's record, inventories, traits and aggregates.
+// Every state method that changes one of them (or replaces the slice)
+// calls it; usage changes write into the shared res array in place.
+func (p *provider) refresh() {
+	p.tp = placement.TreeProvider{UUID: p.rec.UUID, ParentUUID: p.rec.ParentUUID, RootUUID: p.rec.RootUUID,
+		Resources: p.res, Traits: p.traits, Aggregates: p.aggs}
 }
 
 // allocation is one stored allocation of a consumer.
@@ -124,7 +139,7 @@ func (st *state) indexProvider(p *provider) {
 	if p.rec.ParentUUID != "" {
 		addTo(st.children, p.rec.ParentUUID, p)
 	}
-	addTo(st.byRoot, p.rec.RootUUID, p)
+	st.addToTree(p.rec.RootUUID, p)
 	for _, t := range p.traits {
 		addTo(st.byTrait, t, p)
 	}
@@ -133,6 +148,27 @@ func (st *state) indexProvider(p *provider) {
 	}
 	for i := range p.res {
 		addTo(st.byClass, p.res[i].ResourceClass, p)
+	}
+	if p.rec.ParentUUID == "" {
+		st.roots.insert(p)
+	}
+	p.treeSize = len(st.byRoot[p.rec.UUID])
+	p.refresh()
+}
+
+// addToTree and removeFromTree change the byRoot index, keeping the root
+// provider's treeSize in step.
+func (st *state) addToTree(root string, p *provider) {
+	addTo(st.byRoot, root, p)
+	if rp := st.providers[root]; rp != nil {
+		rp.treeSize = len(st.byRoot[root])
+	}
+}
+
+func (st *state) removeFromTree(root, uuid string) {
+	removeFrom(st.byRoot, root, uuid)
+	if rp := st.providers[root]; rp != nil {
+		rp.treeSize = len(st.byRoot[root])
 	}
 }
 
@@ -147,7 +183,7 @@ func (st *state) unindexProvider(p *provider) {
 	if p.rec.ParentUUID != "" {
 		removeFrom(st.children, p.rec.ParentUUID, u)
 	}
-	removeFrom(st.byRoot, p.rec.RootUUID, u)
+	st.removeFromTree(p.rec.RootUUID, u)
 	for _, t := range p.traits {
 		removeFrom(st.byTrait, t, u)
 	}
@@ -156,6 +192,9 @@ func (st *state) unindexProvider(p *provider) {
 	}
 	for i := range p.res {
 		removeFrom(st.byClass, p.res[i].ResourceClass, u)
+	}
+	if p.rec.ParentUUID == "" {
+		st.roots.remove(u)
 	}
 }
 
@@ -180,9 +219,16 @@ func (st *state) setProviderRecord(p *provider, rec placement.ResourceProvider) 
 		}
 	}
 	if old.RootUUID != rec.RootUUID {
-		removeFrom(st.byRoot, old.RootUUID, u)
-		addTo(st.byRoot, rec.RootUUID, p)
+		st.removeFromTree(old.RootUUID, u)
+		st.addToTree(rec.RootUUID, p)
 	}
+	switch {
+	case old.ParentUUID == "" && rec.ParentUUID != "":
+		st.roots.remove(u)
+	case old.ParentUUID != "" && rec.ParentUUID == "":
+		st.roots.insert(p)
+	}
+	p.refresh()
 }
 
 // putInventory inserts or replaces p's inventory of inv's class, keeping its
@@ -192,6 +238,7 @@ func (st *state) putInventory(p *provider, inv placement.Inventory) (old placeme
 	if ok {
 		old = p.res[i].Inventory
 		p.res[i].Inventory = inv
+		p.refresh()
 		return old, true
 	}
 	used := p.extra[inv.ResourceClass]
@@ -200,6 +247,7 @@ func (st *state) putInventory(p *provider, inv placement.Inventory) (old placeme
 	}
 	p.res = slices.Insert(p.res, i, placement.ProviderResource{Inventory: inv, Used: used})
 	addTo(st.byClass, inv.ResourceClass, p)
+	p.refresh()
 	return old, false
 }
 
@@ -216,6 +264,7 @@ func (st *state) deleteInventory(p *provider, class string) placement.Inventory 
 		p.extra[class] = r.Used
 	}
 	removeFrom(st.byClass, class, p.rec.UUID)
+	p.refresh()
 	return r.Inventory
 }
 
@@ -239,6 +288,7 @@ func setLinks(idx map[string]map[string]*provider, p *provider, have *[]string, 
 		}
 	}
 	*have = want
+	p.refresh()
 	return old
 }
 
@@ -325,6 +375,7 @@ func (st *state) renameClass(from, to string) {
 			slices.SortFunc(p.res, func(a, b placement.ProviderResource) int {
 				return strings.Compare(a.ResourceClass, b.ResourceClass)
 			})
+			p.refresh()
 		}
 	}
 	for _, p := range st.providers {

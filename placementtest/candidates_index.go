@@ -36,15 +36,6 @@ type candIndex struct {
 	byID  map[string]*placement.TreeProvider
 }
 
-// tree returns the tree of root r, if r is a root.
-func (x *candIndex) tree(r string) ([]placement.TreeProvider, int) {
-	i, ok := slices.BinarySearch(x.roots, r)
-	if !ok {
-		return nil, i
-	}
-	return x.trees[i], i
-}
-
 func (s *indexedStore) View(ctx context.Context, fn func(placement.ReadTx) error) error {
 	s.mu.RLock()
 	if s.dirty {

@@ -86,7 +86,6 @@ type acInstance struct {
 	store placement.Store
 	e     *placement.Engine
 	provs []string
-	req   placement.CandidateRequest
 }
 
 // acPct is true with about pct percent chance (small draws, which rapid

@@ -17,6 +17,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/goplacement/placement"
@@ -96,41 +98,36 @@ func run(ctx context.Context, db string) error {
 		nodes = append(nodes, cn)
 	}
 
-	// Place workloads first-fit: CPU and memory from a node, disk from the pool.
+	// Place workloads: ask where each one fits (allocation candidates:
+	// CPU and memory from a compute node, disk from the pool it shares),
+	// then claim the first candidate. A claim is atomic and re-checks
+	// capacity, so if another scheduler took the room in between, the claim
+	// is refused and we ask again.
 	workloads := []workload{
 		{"web-1", 4, 8192, 100}, {"web-2", 4, 8192, 100}, {"db-1", 16, 16384, 500},
 		{"cache-1", 2, 24576, 20}, {"batch-1", 24, 4096, 200}, {"batch-2", 8, 2048, 200},
+		{"huge-1", 32, 32768, 100},
 	}
 	project, user := placement.NewUUID(), placement.NewUUID()
+	names := map[string]string{pool.UUID: pool.Name}
+	for _, cn := range nodes {
+		names[cn.UUID] = cn.Name
+	}
 	for _, w := range workloads {
-		placed := ""
-		for _, cn := range nodes {
-			err := engine.SetAllocations(ctx, placement.ConsumerAllocations{
-				ConsumerUUID: placement.NewUUID(),
-				Generation:   placement.ExpectNewConsumer(),
-				ProjectID:    project,
-				UserID:       user,
-				ConsumerType: "INSTANCE",
-				Allocations: []placement.Allocation{
-					{ProviderUUID: cn.UUID, ResourceClass: placement.ClassVCPU, Used: w.vcpu},
-					{ProviderUUID: cn.UUID, ResourceClass: placement.ClassMemoryMB, Used: w.memMB},
-					{ProviderUUID: pool.UUID, ResourceClass: placement.ClassDiskGB, Used: w.diskGB},
-				},
-			})
-			if errors.Is(err, placement.ErrCapacityExceeded) {
-				continue // does not fit here: try the next node
-			}
-			if err != nil {
-				return err
-			}
-			placed = cn.Name
-			break
+		placed, err := place(ctx, engine, w, project, user)
+		if err != nil {
+			return err
 		}
-		if placed == "" {
+		if placed == nil {
 			fmt.Printf("%-8s does not fit anywhere\n", w.name)
 			continue
 		}
-		fmt.Printf("%-8s -> %s\n", w.name, placed)
+		var where []string
+		for _, uuid := range placed.Mapping("") {
+			where = append(where, names[uuid])
+		}
+		slices.Sort(where)
+		fmt.Printf("%-8s -> %s\n", w.name, strings.Join(where, " + "))
 	}
 
 	// The usage table.
@@ -182,6 +179,37 @@ func run(ctx context.Context, db string) error {
 		fmt.Printf("  %-13s %-9s requested %6d, used %6d, capacity %6.0f\n", name, p.Class, p.Requested, p.Used, p.Capacity)
 	}
 	return nil
+}
+
+// place claims w's resources on the first allocation candidate and returns
+// it, or nil when no provider combination has room.
+func place(ctx context.Context, engine *placement.Engine, w workload, project, user string) (*placement.AllocationRequest, error) {
+	for {
+		cands, err := engine.AllocationCandidates(ctx, placement.CandidateRequest{
+			Groups: []placement.RequestGroup{{Resources: []placement.ResourceAmount{
+				{Class: placement.ClassVCPU, Amount: w.vcpu},
+				{Class: placement.ClassMemoryMB, Amount: w.memMB},
+				{Class: placement.ClassDiskGB, Amount: w.diskGB},
+			}}},
+			Limit: 1,
+		})
+		if err != nil || len(cands.AllocationRequests) == 0 {
+			return nil, err
+		}
+		choice := cands.AllocationRequests[0]
+		err = engine.SetAllocations(ctx, placement.ConsumerAllocations{
+			ConsumerUUID: placement.NewUUID(),
+			Generation:   placement.ExpectNewConsumer(),
+			ProjectID:    project,
+			UserID:       user,
+			ConsumerType: "INSTANCE",
+			Allocations:  choice.Allocations,
+		})
+		if errors.Is(err, placement.ErrCapacityExceeded) {
+			continue // taken meanwhile: ask again
+		}
+		return &choice, err
+	}
 }
 
 // share makes a provider a sharing provider of an aggregate.
