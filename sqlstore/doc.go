@@ -7,7 +7,7 @@
 //
 //	s, err := sqlstore.OpenSQLite(ctx, "/var/lib/placement/placement.db")
 //	s, err := sqlstore.OpenPostgres(ctx, "postgres://user:pass@host:5432/placement?sslmode=require")
-//	s, err := sqlstore.New(ctx, db) // an open *sqlx.DB ("sqlite3" or "pgx" driver)
+//	s, err := sqlstore.New(ctx, db) // an open *sqlx.DB ("sqlite3" or "pgx" driver; see New)
 //	defer s.Close()
 //	engine, err := placement.New(s, ...)
 //
@@ -28,8 +28,10 @@
 // lost on power loss or an operating-system crash, because the WAL is
 // fsynced at checkpoints, not at every commit. WithSynchronousFull fsyncs
 // every commit (power-loss durable, about one fsync per write). Keep the
-// file on a local file system. PostgreSQL's durability is the server's
-// (synchronous_commit).
+// file on a local file system. A store opened by OpenSQLite runs WAL
+// checkpoints in the background (see checkpoint.go): the WAL file grows to
+// about 16 MB under sustained writes and is then reused. PostgreSQL's
+// durability is the server's (synchronous_commit).
 //
 // # Concurrency
 //
@@ -39,22 +41,25 @@
 // generation = ?, exactly one row, else a *placement.ConflictError), with
 // the generation read in the same transaction as the usage it protects.
 //
-// SQLite: one writer connection per Store beginning every write with BEGIN
-// IMMEDIATE (so a write never fails half-way for a lock), a pool of reader
-// connections (WithReaders) that are never blocked by the writer, foreign
-// keys on, and a busy timeout (WithBusyTimeout) for other processes'
-// writes. Writes of all processes are serialised by SQLite.
+// SQLite: one write transaction of the Store at a time (on one writer
+// connection with OpenSQLite), begun with BEGIN IMMEDIATE whatever the
+// handle's _txlock (so a write never fails half-way for a lock), a pool of
+// reader connections (WithReaders) that are never blocked by the writer,
+// foreign keys on, and a busy timeout (WithBusyTimeout) for other
+// processes' writes. Writes of all processes are serialised by SQLite.
 //
 // PostgreSQL: writes run at READ COMMITTED. Reading a provider in a write
-// transaction locks its row (SELECT ... FOR NO KEY UPDATE), so writers of
-// one provider queue instead of failing their compare-and-swap; such locks
-// are waited for only in ascending uuid order and before the transaction
-// writes, else taken with NOWAIT. Usage rows are locked in one global order
-// before allocations change. A serialization failure, deadlock or busy
-// NOWAIT lock (40001, 40P01, 55P03) rolls the transaction back and runs it
-// again from the start, first locking (in order) the providers the failed
-// attempt needed, at most WithRetries times (then ErrBusy). Reads run at
-// REPEATABLE READ READ ONLY, one snapshot per View.
+// transaction locks its row (SELECT ... FOR NO KEY UPDATE, then reads it
+// and its usage by a second statement, in the function
+// sqlstore_lock_provider: one round trip), so writers of one provider queue
+// instead of failing their compare-and-swap; such locks are waited for only
+// in ascending uuid order and before the transaction writes, else taken
+// with NOWAIT. Usage rows are locked in one global order before allocations
+// change. A serialization failure, deadlock or busy NOWAIT lock (40001,
+// 40P01, 55P03) rolls the transaction back and runs it again from the
+// start, first locking (in order) the providers the failed attempt needed,
+// at most WithRetries times (then ErrBusy). Reads run at REPEATABLE READ
+// READ ONLY, one snapshot per View.
 //
 // A context bounds every statement of a transaction; once fn has returned
 // nil and the context is still live, the commit itself is not interrupted,
@@ -68,9 +73,21 @@
 // Resource classes have ids (standard ones below 10000, seeded when a store
 // opens; custom ones from 10000, as in Placement), so renaming a class
 // renames it everywhere at once. Usage per provider and class is kept in
-// the usages table by triggers on the allocation rows, in the same
-// transaction, so reading usage never scans allocations;
-// placement.Engine.Audit recounts it from the rows.
+// the usages table by triggers on the allocation rows (on PostgreSQL, in
+// the statement that replaces a consumer's rows), in the same transaction,
+// so reading usage never scans allocations; placement.Engine.Audit
+// recounts it from the rows. On SQLite allocation rows refer to consumers by
+// integer id (schema version 2; see migrations/sqlite/0002).
+//
+// # Performance
+//
+// Transactions run on the driver connections themselves, with statements
+// kept prepared per connection (conn.go). SQLite statements write compared
+// parameters as +? so that go-sqlite3's clearing of bindings does not make
+// SQLite plan them again at every run (queries.go). OpenSQLite's SQLite VFS
+// hands a commit's WAL frames to the operating system in one write
+// (sqlite_vfs.go), and its checkpoints run in the background
+// (checkpoint.go).
 //
 // SQL is static text with bound parameters only; lists are bound as one
 // JSON parameter (json_each on SQLite, jsonb_array_elements on

@@ -46,7 +46,8 @@ func faultyStore(t *testing.T, dialect string) *sqlstore.Store {
 		}
 		db = sqlx.NewDb(raw, "pgx")
 	} else {
-		raw, err := sql.Open("sqlite3_faulty", "file:"+filepath.Join(t.TempDir(), "faulty.db")+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate")
+		requireSQLite(t)
+		raw, err := sql.Open("sqlite3_faulty", "file:"+filepath.Join(t.TempDir(), "faulty.db")+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_txlock=immediate&_stmt_cache_size=128")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -61,6 +61,23 @@ func (s *Store) allocationsArg(rows [][3]any) (string, bool) {
 	return mustJSON(rows), true
 }
 
+// classSeed is a standard resource class to insert with its id.
+type classSeed struct {
+	id   int64
+	name string
+}
+
+// seedArg encodes standard classes as a JSON array of [id, name] pairs.
+func (s *Store) seedArg(seed []classSeed) string {
+	rows := make([][2]any, 0, len(seed))
+	for _, c := range seed {
+		if e, ok := s.element(c.name); ok {
+			rows = append(rows, [2]any{c.id, e})
+		}
+	}
+	return mustJSON(rows)
+}
+
 // element returns v as the database stores it and whether it can equal a
 // stored value at all.
 func (s *Store) element(v string) (string, bool) {

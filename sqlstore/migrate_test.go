@@ -23,6 +23,7 @@ type dialectCase struct {
 func dialects() []dialectCase {
 	return []dialectCase{
 		{"SQLite", func(t *testing.T) func(...sqlstore.Option) (*sqlstore.Store, error) {
+			requireSQLite(t)
 			path := filepath.Join(t.TempDir(), "placement.db")
 			return func(opts ...sqlstore.Option) (*sqlstore.Store, error) {
 				return sqlstore.OpenSQLite(context.Background(), path, opts...)
@@ -111,6 +112,7 @@ func TestMigrations(t *testing.T) {
 
 // TestNewFromHandle opens stores with New over handles the caller made.
 func TestNewFromHandle(t *testing.T) {
+	requireSQLite(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "handle.db")
 	db, err := sqlx.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on")

@@ -341,6 +341,7 @@ func openShared(t *testing.T, dialect string) (*sqlstore.Store, string) {
 	if dialect == "postgres" {
 		target = freshSchema(t)
 	} else {
+		requireSQLite(t)
 		target = filepath.Join(t.TempDir(), "shared.db")
 	}
 	s, err := reopenShared(dialect, target)

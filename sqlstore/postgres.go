@@ -33,7 +33,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, erro
 		_ = db.Close()
 		return nil, fmt.Errorf("sqlstore: connecting to PostgreSQL: %w", err)
 	}
-	return newStore(ctx, PostgreSQL, cfg, db, db, []*sqlx.DB{db}, false)
+	return newStore(ctx, PostgreSQL, cfg, db, db, []*sqlx.DB{db})
 }
 
 func pgCode(err error) string {

@@ -12,15 +12,24 @@ import "github.com/jmoiron/sqlx"
 // expanded by the database (json_each on SQLite, jsonb_array_elements on
 // PostgreSQL), so no statement text ever depends on a value or on a count.
 // TestSQLIsStatic enforces this.
+//
+// SQLite texts write a parameter that is compared in a WHERE or ON clause
+// as +? (unary plus: the same value, with no affinity of its own, exactly
+// like a bare ?). With a bare ?, SQLite's planner may mark the statement as
+// depending on the bound value ("col = ?" terms it weighs, LIKE ?, LIMIT ?),
+// and mattn/go-sqlite3 clears the bindings before every execution, which
+// expires such a statement: it was parsed and planned again at every run
+// (a 3-table join cost 3x what it should). TestSQLiteNoReprepare checks
+// every SQLite statement.
 
 // stmtID names a statement; its text per dialect is in sqliteText and
 // postgresText.
 type stmtID int
 
 const (
-	qProvider stmtID = iota
-	qProviderForUpdate
+	qProviderForUpdate stmtID = iota
 	qProviderForUpdateNowait
+	qProviderResources
 	qLockProviders
 	qProviderByName
 	qProviderID
@@ -70,95 +79,66 @@ const (
 	qCreateConsumer
 	qUpdateConsumer
 	qDeleteConsumer
+	qHideConsumer
+	qConsumerID
+	qReviveConsumer
+	qHiddenConsumer
+	qDropHiddenConsumer
 	qDeleteAllocations
-	qLockUsages
+	qReplaceAllocations
 	qEnsureUsage
 	qInsertAllocation
-	qInsertAllocations
-	qSQLiteWriteLock
 
 	qStandardClasses
-	qSeedClass
+	qSeedClasses
+
+	// Transaction control.
+	qBeginWrite
+	qBeginRead
+	qCommit
+	qRollback
 
 	numStmts
 )
 
+// Transaction control (run as statements on the connection).
+const (
+	sqliteBeginWrite = `BEGIN IMMEDIATE`
+	sqliteBeginRead  = `BEGIN DEFERRED`
+	pgBeginWrite     = `BEGIN ISOLATION LEVEL READ COMMITTED`
+	pgBeginRead      = `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`
+	sqlCommit        = `COMMIT`
+	sqlRollback      = `ROLLBACK`
+)
+
 const providerCols = `SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root_uuid, p.created_at, p.updated_at FROM resource_providers p `
 
+// providerResourceCols: a provider with each of its inventories and their
+// usage, one row per inventory (one row with an empty class name when it
+// has none).
+const providerResourceCols = `SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root_uuid, p.created_at, p.updated_at,
+  COALESCE(c.name, ''), COALESCE(i.total, 0), COALESCE(i.reserved, 0), COALESCE(i.min_unit, 0), COALESCE(i.max_unit, 0),
+  COALESCE(i.step_size, 0), COALESCE(i.allocation_ratio, 0), COALESCE(i.created_at, 0), COALESCE(i.updated_at, 0), COALESCE(u.used, 0)
+FROM resource_providers p
+LEFT JOIN inventories i ON i.provider_id = p.id
+LEFT JOIN resource_classes c ON c.id = i.class_id
+LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+`
+
+// Statements whose text is the same on both dialects (no compared
+// parameter, or PostgreSQL-only).
 const (
-	sqlProvider          = providerCols + `WHERE p.uuid = ?`
-	sqlProviderForUpdate = providerCols + `WHERE p.uuid = ? FOR NO KEY UPDATE`
-	sqlProviderNowait    = providerCols + `WHERE p.uuid = ? FOR NO KEY UPDATE NOWAIT`
+	// PostgreSQL: lock a provider, then read it with its resources (see
+	// migrations/postgres/0002); the columns are providerResourceCols'.
+	pgLockProvider       = `SELECT * FROM sqlstore_lock_provider(CAST(? AS TEXT), false)`
+	pgLockProviderNowait = `SELECT * FROM sqlstore_lock_provider(CAST(? AS TEXT), true)`
 	// PostgreSQL: lock a JSON list of providers in uuid order (see Update).
 	postgresLockProviders = `SELECT p.generation FROM resource_providers p
 WHERE p.uuid IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))) ORDER BY p.uuid FOR NO KEY UPDATE`
-	sqlProviderByName     = providerCols + `WHERE p.name = ?`
-	sqlProviderID         = `SELECT id FROM resource_providers WHERE uuid = ?`
-	sqlProviderGeneration = `SELECT generation FROM resource_providers WHERE uuid = ?`
-	sqlProviderDependents = `SELECT (SELECT COUNT(*) FROM resource_providers WHERE parent_uuid = ?), (SELECT COUNT(*) FROM allocations WHERE provider_id = ?)`
 
-	// The exact filters of a provider query: each pair of parameters is
-	// (value, value), an empty value not filtering.
-	providerExact = ` AND (? = '' OR p.uuid = ?) AND (? = '' OR p.name = ?) AND (? = '' OR p.root_uuid = ?) AND (? = '' OR p.parent_uuid = ?)`
-
-	// The set filters: member_of (JSON array of arrays: every inner set
-	// must meet the provider's aggregates), not member_of (JSON array),
-	// required traits (array of arrays), forbidden traits (array).
-	sqliteProviderSets = ` AND NOT EXISTS (SELECT 1 FROM json_each(?) AS s WHERE NOT EXISTS (` +
-		`SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT value FROM json_each(s.value))))` +
-		` AND NOT EXISTS (SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT value FROM json_each(?)))` +
-		` AND NOT EXISTS (SELECT 1 FROM json_each(?) AS s WHERE NOT EXISTS (` +
-		`SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT value FROM json_each(s.value))))` +
-		` AND NOT EXISTS (SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT value FROM json_each(?)))` +
-		` ORDER BY p.uuid`
-	postgresProviderSets = ` AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(? AS jsonb)) AS s(v) WHERE NOT EXISTS (` +
-		`SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT jsonb_array_elements_text(s.v))))` +
-		` AND NOT EXISTS (SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` +
-		` AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(? AS jsonb)) AS s(v) WHERE NOT EXISTS (` +
-		`SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT jsonb_array_elements_text(s.v))))` +
-		` AND NOT EXISTS (SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` +
-		` ORDER BY p.uuid`
-
-	// Variants by driving filter (so that an index can be used), then the
-	// complete filter.
-	providersAll      = providerCols + `WHERE true` + providerExact
-	providersByUUID   = providerCols + `WHERE p.uuid = ?` + providerExact
-	providersByName   = providerCols + `WHERE p.name = ?` + providerExact
-	providersByParent = providerCols + `WHERE p.parent_uuid = ?` + providerExact
-	providersByRoot   = providerCols + `WHERE p.root_uuid = ?` + providerExact
-
-	sqlResources = `SELECT c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at, COALESCE(u.used, 0)
-FROM resource_providers p
-JOIN inventories i ON i.provider_id = p.id
-JOIN resource_classes c ON c.id = i.class_id
-LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
-WHERE p.uuid = ?`
-	sqlProviderTraits = `SELECT t.trait FROM resource_providers p JOIN provider_traits t ON t.provider_id = p.id
-WHERE p.uuid = ? ORDER BY t.trait`
-	sqlProviderAggregates = `SELECT a.aggregate FROM resource_providers p JOIN provider_aggregates a ON a.provider_id = p.id
-WHERE p.uuid = ? ORDER BY a.aggregate`
-	sqlProviderAllocations = `SELECT a.consumer_uuid, c.name, a.used FROM resource_providers p
-JOIN allocations a ON a.provider_id = p.id
-JOIN resource_classes c ON c.id = a.class_id
-WHERE p.uuid = ?`
-	sqlResourceClass    = `SELECT name, created_at, updated_at FROM resource_classes WHERE name = ? AND id >= 10000`
 	sqlResourceClasses  = `SELECT name, created_at, updated_at FROM resource_classes WHERE id >= 10000 ORDER BY name`
-	sqlClassExists      = `SELECT COUNT(*) FROM resource_classes WHERE name = ?`
-	sqlResourceClassUse = `SELECT COUNT(*) FROM resource_classes c WHERE c.name = ? AND EXISTS (SELECT 1 FROM inventories i WHERE i.class_id = c.id)`
-	sqlTrait            = `SELECT name, created_at, updated_at FROM traits WHERE name = ?`
 	sqlTraits           = `SELECT name, created_at, updated_at FROM traits ORDER BY name`
 	sqlAssociatedTraits = `SELECT DISTINCT trait FROM provider_traits ORDER BY trait`
-	sqlConsumer         = `SELECT uuid, project_id, user_id, consumer_type, generation, created_at, updated_at FROM consumers WHERE uuid = ?`
-	sqlConsumerGen      = `SELECT generation FROM consumers WHERE uuid = ?`
-	sqlConsumerAllocs   = `SELECT p.uuid, c.name, a.used FROM allocations a
-JOIN resource_providers p ON p.id = a.provider_id
-JOIN resource_classes c ON c.id = a.class_id
-WHERE a.consumer_uuid = ?`
-	sqlConsumerUsages = `SELECT co.uuid, co.consumer_type, c.name, CAST(SUM(a.used) AS BIGINT) FROM consumers co
-JOIN allocations a ON a.consumer_uuid = co.uuid
-JOIN resource_classes c ON c.id = a.class_id
-WHERE co.project_id = ? AND (? = '' OR co.user_id = ?)
-GROUP BY co.uuid, co.consumer_type, c.name ORDER BY co.uuid, c.name`
 	sqlMaintainedUsages = `SELECT p.uuid, c.name, COALESCE(u.used, 0) FROM inventories i
 JOIN resource_providers p ON p.id = i.provider_id
 JOIN resource_classes c ON c.id = i.class_id
@@ -173,206 +153,402 @@ ORDER BY p.uuid, c.name`
 
 	sqlCreateProvider = `INSERT INTO resource_providers (uuid, name, generation, parent_uuid, root_uuid, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlUpdateProvider            = `UPDATE resource_providers SET name = ?, parent_uuid = ?, root_uuid = ?, updated_at = ? WHERE uuid = ?`
-	sqlDeleteProviderInventories = `DELETE FROM inventories WHERE provider_id = ?`
-	sqlDeleteProviderUsages      = `DELETE FROM usages WHERE provider_id = ?`
-	sqlDeleteProviderTraits      = `DELETE FROM provider_traits WHERE provider_id = ?`
-	sqlDeleteProviderAggregates  = `DELETE FROM provider_aggregates WHERE provider_id = ?`
-	sqlDeleteProvider            = `DELETE FROM resource_providers WHERE id = ?`
-	// The compare-and-swap guarding every write (exactly one row or a conflict).
-	sqlBumpGeneration = `UPDATE resource_providers SET generation = generation + 1 WHERE uuid = ? AND generation = ?`
-	sqlPutInventory   = `INSERT INTO inventories (provider_id, class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, created_at, updated_at)
-SELECT p.id, c.id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT)
-FROM resource_providers p, resource_classes c WHERE p.uuid = ? AND c.name = ?
-ON CONFLICT (provider_id, class_id) DO UPDATE SET total = excluded.total, reserved = excluded.reserved,
-  min_unit = excluded.min_unit, max_unit = excluded.max_unit, step_size = excluded.step_size,
-  allocation_ratio = excluded.allocation_ratio, created_at = excluded.created_at, updated_at = excluded.updated_at`
-	sqlDeleteInventory = `DELETE FROM inventories WHERE provider_id = (SELECT id FROM resource_providers WHERE uuid = ?)
-AND class_id = (SELECT id FROM resource_classes WHERE name = ?)`
 	sqliteCreateClass = `INSERT INTO resource_classes (id, name, created_at, updated_at)
 SELECT MAX(COALESCE(MAX(id) + 1, 10000), 10000), ?, ?, ? FROM resource_classes WHERE true ON CONFLICT DO NOTHING`
 	postgresCreateClass     = `INSERT INTO resource_classes (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlRenameClass          = `UPDATE resource_classes SET name = ?, updated_at = ? WHERE name = ? AND id >= 10000`
-	sqlDeleteClassUsages    = `DELETE FROM usages WHERE used = 0 AND class_id = (SELECT id FROM resource_classes WHERE name = ? AND id >= 10000)`
-	sqlDeleteClass          = `DELETE FROM resource_classes WHERE name = ? AND id >= 10000`
 	sqlCreateTrait          = `INSERT INTO traits (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlDeleteTrait          = `DELETE FROM traits WHERE name = ?`
 	sqlInsertProviderTrait  = `INSERT INTO provider_traits (provider_id, trait) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	sqlInsertProviderAggreg = `INSERT INTO provider_aggregates (provider_id, aggregate) VALUES (?, ?) ON CONFLICT DO NOTHING`
 	sqlCreateConsumer       = `INSERT INTO consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
-	sqlUpdateConsumer = `UPDATE consumers SET project_id = ?, user_id = ?, consumer_type = ?, generation = ?, updated_at = ?
-WHERE uuid = ? AND generation = ?`
-	sqlDeleteConsumer    = `DELETE FROM consumers WHERE uuid = ?`
-	sqlDeleteAllocations = `DELETE FROM allocations WHERE consumer_uuid = ?`
-	// PostgreSQL: lock, in one global order, the usage rows a replacement
-	// of a consumer's allocations changes (its current rows and the new
-	// ones, a JSON array of [provider uuid, class name, used]), so that two
-	// writers moving allocations in opposite directions cannot deadlock.
-	postgresLockUsages = `SELECT u.used FROM usages u WHERE (u.provider_id, u.class_id) IN (
-  SELECT a.provider_id, a.class_id FROM allocations a WHERE a.consumer_uuid = CAST(? AS TEXT)
-  UNION
-  SELECT p.id, c.id FROM jsonb_array_elements(CAST(? AS jsonb)) AS r(v)
-  JOIN resource_providers p ON p.uuid = r.v->>0
-  JOIN resource_classes c ON c.name = r.v->>1)
-ORDER BY u.provider_id, u.class_id FOR UPDATE OF u`
-	// Every inventory has a usage row (0 until allocated), so that the row
-	// exists to be locked before it is first changed.
-	sqlEnsureUsage = `INSERT INTO usages (provider_id, class_id, used)
-SELECT p.id, c.id, 0 FROM resource_providers p, resource_classes c WHERE p.uuid = ? AND c.name = ?
-ON CONFLICT (provider_id, class_id) DO NOTHING`
-	// One allocation row (SQLite: a prepared statement per row is cheapest).
-	sqlInsertAllocation = `INSERT INTO allocations (consumer_uuid, provider_id, class_id, used)
-SELECT ?, p.id, c.id, ? FROM resource_providers p, resource_classes c WHERE p.uuid = ? AND c.name = ?`
-	// All of a consumer's rows in one round trip (PostgreSQL): a JSON array
-	// of [provider uuid, class name, used] triples.
-	postgresInsertAllocations = `INSERT INTO allocations (consumer_uuid, provider_id, class_id, used)
-SELECT CAST(? AS TEXT), p.id, c.id, CAST(r.v->>2 AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS r(v)
-JOIN resource_providers p ON p.uuid = r.v->>0
-JOIN resource_classes c ON c.name = r.v->>1`
-	// Takes SQLite's write lock at the start of a transaction begun
-	// DEFERRED (a store made by New over a handle without _txlock=immediate).
-	sqliteWriteLock = `UPDATE sqlstore_migrations SET version = version WHERE version < 0`
 
 	sqlStandardClasses = `SELECT id, name FROM resource_classes WHERE id < 10000`
-	sqlSeedClass       = `INSERT INTO resource_classes (id, name, created_at, updated_at) VALUES (?, ?, 0, 0) ON CONFLICT DO NOTHING`
+	// The standard classes a database lacks, a JSON array of [id, name].
+	sqliteSeedClasses = `INSERT INTO resource_classes (id, name, created_at, updated_at)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), 0, 0 FROM json_each(?) WHERE true ON CONFLICT DO NOTHING`
+	pgSeedClasses = `INSERT INTO resource_classes (id, name, created_at, updated_at)
+SELECT CAST(r.v->>0 AS BIGINT), r.v->>1, 0, 0 FROM jsonb_array_elements(CAST(? AS jsonb)) AS r(v) ON CONFLICT DO NOTHING`
 
 	// Migrations.
 	sqlCreateMigrations = `CREATE TABLE IF NOT EXISTS sqlstore_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`
 	sqlSchemaVersion    = `SELECT COALESCE(MAX(version), 0) FROM sqlstore_migrations`
 	sqlRecordMigration  = `INSERT INTO sqlstore_migrations (version, applied_at) VALUES (?, ?)`
 	postgresMigrateLock = `SELECT pg_advisory_xact_lock(7466823110912357)`
+	// Takes SQLite's write lock in a transaction begun DEFERRED (migrations
+	// over a handle given to New).
+	sqliteWriteLock = `UPDATE sqlstore_migrations SET version = version WHERE version < 0`
+)
+
+// PostgreSQL texts ('?' rebound to $n by init).
+const (
+	pgProviderResources = providerResourceCols + `WHERE p.uuid = ?`
+	pgProviderByName    = providerCols + `WHERE p.name = ?`
+	pgProviderID        = `SELECT id FROM resource_providers WHERE uuid = ?`
+	pgProviderGen       = `SELECT generation FROM resource_providers WHERE uuid = ?`
+	pgProviderDeps      = `SELECT (SELECT COUNT(*) FROM resource_providers WHERE parent_uuid = ?), (SELECT COUNT(*) FROM allocations WHERE provider_id = ?)`
+
+	// The exact filters of a provider query: each pair of parameters is
+	// (value, value), an empty value not filtering.
+	pgProviderExact = ` AND (? = '' OR p.uuid = ?) AND (? = '' OR p.name = ?) AND (? = '' OR p.root_uuid = ?) AND (? = '' OR p.parent_uuid = ?)`
+	// The set filters: member_of (JSON array of arrays: every inner set
+	// must meet the provider's aggregates), not member_of (JSON array),
+	// required traits (array of arrays), forbidden traits (array).
+	pgProviderSets = ` AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(? AS jsonb)) AS s(v) WHERE NOT EXISTS (` +
+		`SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT jsonb_array_elements_text(s.v))))` +
+		` AND NOT EXISTS (SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` +
+		` AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(? AS jsonb)) AS s(v) WHERE NOT EXISTS (` +
+		`SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT jsonb_array_elements_text(s.v))))` +
+		` AND NOT EXISTS (SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` +
+		` ORDER BY p.uuid`
+	// Variants by driving filter (so that an index can be used), then the
+	// complete filter.
+	pgProvidersAll      = providerCols + `WHERE true` + pgProviderExact + pgProviderSets
+	pgProvidersByUUID   = providerCols + `WHERE p.uuid = ?` + pgProviderExact + pgProviderSets
+	pgProvidersByName   = providerCols + `WHERE p.name = ?` + pgProviderExact + pgProviderSets
+	pgProvidersByParent = providerCols + `WHERE p.parent_uuid = ?` + pgProviderExact + pgProviderSets
+	pgProvidersByRoot   = providerCols + `WHERE p.root_uuid = ?` + pgProviderExact + pgProviderSets
+
+	pgResources = `SELECT c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at, COALESCE(u.used, 0)
+FROM resource_providers p
+JOIN inventories i ON i.provider_id = p.id
+JOIN resource_classes c ON c.id = i.class_id
+LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+WHERE p.uuid = ?`
+	pgProviderTraits = `SELECT t.trait FROM resource_providers p JOIN provider_traits t ON t.provider_id = p.id
+WHERE p.uuid = ? ORDER BY t.trait`
+	pgProviderAggregates = `SELECT a.aggregate FROM resource_providers p JOIN provider_aggregates a ON a.provider_id = p.id
+WHERE p.uuid = ? ORDER BY a.aggregate`
+	pgProviderAllocations = `SELECT a.consumer_uuid, c.name, a.used FROM resource_providers p
+JOIN allocations a ON a.provider_id = p.id
+JOIN resource_classes c ON c.id = a.class_id
+WHERE p.uuid = ?`
+	pgResourceClass    = `SELECT name, created_at, updated_at FROM resource_classes WHERE name = ? AND id >= 10000`
+	pgClassExists      = `SELECT COUNT(*) FROM resource_classes WHERE name = ?`
+	pgResourceClassUse = `SELECT COUNT(*) FROM resource_classes c WHERE c.name = ? AND EXISTS (SELECT 1 FROM inventories i WHERE i.class_id = c.id)`
+	pgTrait            = `SELECT name, created_at, updated_at FROM traits WHERE name = ?`
+	pgConsumer         = `SELECT uuid, project_id, user_id, consumer_type, generation, created_at, updated_at FROM consumers WHERE uuid = ?`
+	pgConsumerGen      = `SELECT generation FROM consumers WHERE uuid = ?`
+	pgConsumerAllocs   = `SELECT p.uuid, c.name, a.used FROM allocations a
+JOIN resource_providers p ON p.id = a.provider_id
+JOIN resource_classes c ON c.id = a.class_id
+WHERE a.consumer_uuid = ?`
+	pgConsumerUsages = `SELECT co.uuid, co.consumer_type, c.name, CAST(SUM(a.used) AS BIGINT) FROM consumers co
+JOIN allocations a ON a.consumer_uuid = co.uuid
+JOIN resource_classes c ON c.id = a.class_id
+WHERE co.project_id = ? AND (? = '' OR co.user_id = ?)
+GROUP BY co.uuid, co.consumer_type, c.name ORDER BY co.uuid, c.name`
+
+	pgUpdateProvider            = `UPDATE resource_providers SET name = ?, parent_uuid = ?, root_uuid = ?, updated_at = ? WHERE uuid = ?`
+	pgDeleteProviderInventories = `DELETE FROM inventories WHERE provider_id = ?`
+	pgDeleteProviderUsages      = `DELETE FROM usages WHERE provider_id = ?`
+	pgDeleteProviderTraits      = `DELETE FROM provider_traits WHERE provider_id = ?`
+	pgDeleteProviderAggregates  = `DELETE FROM provider_aggregates WHERE provider_id = ?`
+	pgDeleteProvider            = `DELETE FROM resource_providers WHERE id = ?`
+	// The compare-and-swap guarding every write (exactly one row or a conflict).
+	pgBumpGeneration = `UPDATE resource_providers SET generation = generation + 1 WHERE uuid = ? AND generation = ?`
+	pgPutInventory   = `INSERT INTO inventories (provider_id, class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, created_at, updated_at)
+SELECT p.id, c.id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT)
+FROM resource_providers p, resource_classes c WHERE p.uuid = ? AND c.name = ?
+ON CONFLICT (provider_id, class_id) DO UPDATE SET total = excluded.total, reserved = excluded.reserved,
+  min_unit = excluded.min_unit, max_unit = excluded.max_unit, step_size = excluded.step_size,
+  allocation_ratio = excluded.allocation_ratio, created_at = excluded.created_at, updated_at = excluded.updated_at`
+	pgDeleteInventory = `DELETE FROM inventories WHERE provider_id = (SELECT id FROM resource_providers WHERE uuid = ?)
+AND class_id = (SELECT id FROM resource_classes WHERE name = ?)`
+	pgRenameClass       = `UPDATE resource_classes SET name = ?, updated_at = ? WHERE name = ? AND id >= 10000`
+	pgDeleteClassUsages = `DELETE FROM usages WHERE used = 0 AND class_id = (SELECT id FROM resource_classes WHERE name = ? AND id >= 10000)`
+	pgDeleteClass       = `DELETE FROM resource_classes WHERE name = ? AND id >= 10000`
+	pgDeleteTrait       = `DELETE FROM traits WHERE name = ?`
+	pgUpdateConsumer    = `UPDATE consumers SET project_id = ?, user_id = ?, consumer_type = ?, generation = ?, updated_at = ?
+WHERE uuid = ? AND generation = ?`
+	pgDeleteConsumer = `DELETE FROM consumers WHERE uuid = ?`
+	// PostgreSQL: replace a consumer's allocations in one statement (one
+	// round trip). The second parameter is a JSON array of
+	// [provider uuid, class name, used] rows. First the usage rows the
+	// replacement changes (the consumer's current rows and the new ones)
+	// are locked in one global order, so that two writers moving
+	// allocations in opposite directions cannot deadlock; then the rows
+	// not in the new set are deleted and the new set is upserted (a row
+	// kept with a new amount is updated in place: a delete and an insert of
+	// one key cannot meet in one statement). The statement-level triggers
+	// keep usages in step when the statement ends, on rows already locked.
+	// It returns the number of usage rows locked (to make sure the lock
+	// runs) and of rows written.
+	pgReplaceAllocations = `WITH new AS (
+  SELECT p.id AS provider_id, c.id AS class_id, CAST(r.v->>2 AS BIGINT) AS used
+  FROM jsonb_array_elements(CAST(? AS jsonb)) AS r(v)
+  JOIN resource_providers p ON p.uuid = r.v->>0
+  JOIN resource_classes c ON c.name = r.v->>1),
+lk AS (
+  SELECT u.used FROM usages u WHERE (u.provider_id, u.class_id) IN (
+    SELECT a.provider_id, a.class_id FROM allocations a WHERE a.consumer_uuid = CAST(? AS TEXT)
+    UNION SELECT provider_id, class_id FROM new)
+  ORDER BY u.provider_id, u.class_id FOR UPDATE OF u),
+del AS (
+  DELETE FROM allocations a WHERE a.consumer_uuid = CAST(? AS TEXT)
+  AND NOT EXISTS (SELECT 1 FROM new n WHERE n.provider_id = a.provider_id AND n.class_id = a.class_id)
+  AND (SELECT COUNT(*) FROM lk) >= 0),
+ins AS (
+  INSERT INTO allocations (consumer_uuid, provider_id, class_id, used)
+  SELECT CAST(? AS TEXT), provider_id, class_id, used FROM new WHERE (SELECT COUNT(*) FROM lk) >= 0
+  ON CONFLICT (consumer_uuid, provider_id, class_id) DO UPDATE SET used = excluded.used
+  RETURNING 1)
+SELECT (SELECT COUNT(*) FROM lk), (SELECT COUNT(*) FROM ins)`
+	// Every inventory has a usage row (0 until allocated), so that the row
+	// exists to be locked before it is first changed.
+	pgEnsureUsage = `INSERT INTO usages (provider_id, class_id, used)
+SELECT p.id, c.id, 0 FROM resource_providers p, resource_classes c WHERE p.uuid = ? AND c.name = ?
+ON CONFLICT (provider_id, class_id) DO NOTHING`
+	pgDeleteAllocations = `DELETE FROM allocations WHERE consumer_uuid = ?`
+)
+
+// SQLite texts: compared parameters written +? (see above).
+const (
+	sqliteProviderResources = providerResourceCols + `WHERE p.uuid = +?`
+	sqliteProviderByName    = providerCols + `WHERE p.name = +?`
+	sqliteProviderID        = `SELECT id FROM resource_providers WHERE uuid = +?`
+	sqliteProviderGen       = `SELECT generation FROM resource_providers WHERE uuid = +?`
+	sqliteProviderDeps      = `SELECT (SELECT COUNT(*) FROM resource_providers WHERE parent_uuid = +?), (SELECT COUNT(*) FROM allocations WHERE provider_id = +?)`
+
+	sqliteProviderExact = ` AND (+? = '' OR p.uuid = +?) AND (+? = '' OR p.name = +?) AND (+? = '' OR p.root_uuid = +?) AND (+? = '' OR p.parent_uuid = +?)`
+	sqliteProviderSets  = ` AND NOT EXISTS (SELECT 1 FROM json_each(?) AS s WHERE NOT EXISTS (` +
+		`SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT value FROM json_each(s.value))))` +
+		` AND NOT EXISTS (SELECT 1 FROM provider_aggregates pa WHERE pa.provider_id = p.id AND pa.aggregate IN (SELECT value FROM json_each(?)))` +
+		` AND NOT EXISTS (SELECT 1 FROM json_each(?) AS s WHERE NOT EXISTS (` +
+		`SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT value FROM json_each(s.value))))` +
+		` AND NOT EXISTS (SELECT 1 FROM provider_traits pt WHERE pt.provider_id = p.id AND pt.trait IN (SELECT value FROM json_each(?)))` +
+		` ORDER BY p.uuid`
+	sqliteProvidersAll      = providerCols + `WHERE true` + sqliteProviderExact + sqliteProviderSets
+	sqliteProvidersByUUID   = providerCols + `WHERE p.uuid = +?` + sqliteProviderExact + sqliteProviderSets
+	sqliteProvidersByName   = providerCols + `WHERE p.name = +?` + sqliteProviderExact + sqliteProviderSets
+	sqliteProvidersByParent = providerCols + `WHERE p.parent_uuid = +?` + sqliteProviderExact + sqliteProviderSets
+	sqliteProvidersByRoot   = providerCols + `WHERE p.root_uuid = +?` + sqliteProviderExact + sqliteProviderSets
+
+	sqliteResources = `SELECT c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at, COALESCE(u.used, 0)
+FROM resource_providers p
+JOIN inventories i ON i.provider_id = p.id
+JOIN resource_classes c ON c.id = i.class_id
+LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+WHERE p.uuid = +?`
+	sqliteProviderTraits = `SELECT t.trait FROM resource_providers p JOIN provider_traits t ON t.provider_id = p.id
+WHERE p.uuid = +? ORDER BY t.trait`
+	sqliteProviderAggregates = `SELECT a.aggregate FROM resource_providers p JOIN provider_aggregates a ON a.provider_id = p.id
+WHERE p.uuid = +? ORDER BY a.aggregate`
+	sqliteProviderAllocations = `SELECT co.uuid, c.name, a.used FROM resource_providers p
+JOIN allocations a ON a.provider_id = p.id
+JOIN consumers co ON co.id = a.consumer_id
+JOIN resource_classes c ON c.id = a.class_id
+WHERE p.uuid = +?`
+	sqliteResourceClass    = `SELECT name, created_at, updated_at FROM resource_classes WHERE name = +? AND id >= 10000`
+	sqliteClassExists      = `SELECT COUNT(*) FROM resource_classes WHERE name = +?`
+	sqliteResourceClassUse = `SELECT COUNT(*) FROM resource_classes c WHERE c.name = +? AND EXISTS (SELECT 1 FROM inventories i WHERE i.class_id = c.id)`
+	sqliteTrait            = `SELECT name, created_at, updated_at FROM traits WHERE name = +?`
+	// Consumers (schema version 2): allocations refer to consumers by id;
+	// has_record = 0 marks the row of a consumer without a record that
+	// still holds allocations (see migrations/sqlite/0002).
+	sqliteConsumer       = `SELECT id, uuid, project_id, user_id, consumer_type, generation, created_at, updated_at FROM consumers WHERE uuid = +? AND has_record = 1`
+	sqliteConsumerGen    = `SELECT generation FROM consumers WHERE uuid = +? AND has_record = 1`
+	sqliteConsumerAllocs = `SELECT p.uuid, c.name, a.used FROM consumers co
+JOIN allocations a ON a.consumer_id = co.id
+JOIN resource_providers p ON p.id = a.provider_id
+JOIN resource_classes c ON c.id = a.class_id
+WHERE co.uuid = +?`
+	sqliteConsumerUsages = `SELECT co.uuid, co.consumer_type, c.name, CAST(SUM(a.used) AS BIGINT) FROM consumers co
+JOIN allocations a ON a.consumer_id = co.id
+JOIN resource_classes c ON c.id = a.class_id
+WHERE co.project_id = +? AND (+? = '' OR co.user_id = +?) AND co.has_record = 1
+GROUP BY co.uuid, co.consumer_type, c.name ORDER BY co.uuid, c.name`
+	// A new consumer's id, or no row if the uuid has a row already.
+	sqliteCreateConsumer = `INSERT INTO consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
+	// Gives the row of a consumer without a record its record again.
+	sqliteReviveConsumer = `UPDATE consumers SET project_id = ?, user_id = ?, consumer_type = ?, generation = ?, created_at = ?, updated_at = ?, has_record = 1
+WHERE uuid = +? AND has_record = 0 RETURNING id`
+	sqliteConsumerID     = `SELECT id FROM consumers WHERE uuid = +?`
+	sqliteHiddenConsumer = `INSERT INTO consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at, has_record)
+VALUES (?, '', '', '', 0, 0, 0, 0) RETURNING id`
+	sqliteDropHiddenConsumer = `DELETE FROM consumers WHERE id = +? AND has_record = 0`
+	// Deletes a record whose consumer holds no allocations; else
+	// sqliteHideConsumer keeps the row for them.
+	sqliteDeleteConsumer = `DELETE FROM consumers WHERE uuid = +? AND has_record = 1
+AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.consumer_id = consumers.id)`
+	sqliteHideConsumer = `UPDATE consumers SET has_record = 0 WHERE uuid = +? AND has_record = 1`
+
+	sqliteUpdateProvider            = `UPDATE resource_providers SET name = ?, parent_uuid = ?, root_uuid = ?, updated_at = ? WHERE uuid = +?`
+	sqliteDeleteProviderInventories = `DELETE FROM inventories WHERE provider_id = +?`
+	sqliteDeleteProviderUsages      = `DELETE FROM usages WHERE provider_id = +?`
+	sqliteDeleteProviderTraits      = `DELETE FROM provider_traits WHERE provider_id = +?`
+	sqliteDeleteProviderAggregates  = `DELETE FROM provider_aggregates WHERE provider_id = +?`
+	sqliteDeleteProvider            = `DELETE FROM resource_providers WHERE id = +?`
+	sqliteBumpGeneration            = `UPDATE resource_providers SET generation = generation + 1 WHERE uuid = +? AND generation = +?`
+	sqlitePutInventory              = `INSERT INTO inventories (provider_id, class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, created_at, updated_at)
+SELECT p.id, c.id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT)
+FROM resource_providers p, resource_classes c WHERE p.uuid = +? AND c.name = +?
+ON CONFLICT (provider_id, class_id) DO UPDATE SET total = excluded.total, reserved = excluded.reserved,
+  min_unit = excluded.min_unit, max_unit = excluded.max_unit, step_size = excluded.step_size,
+  allocation_ratio = excluded.allocation_ratio, created_at = excluded.created_at, updated_at = excluded.updated_at`
+	sqliteDeleteInventory = `DELETE FROM inventories WHERE provider_id = (SELECT id FROM resource_providers WHERE uuid = +?)
+AND class_id = (SELECT id FROM resource_classes WHERE name = +?)`
+	sqliteRenameClass       = `UPDATE resource_classes SET name = ?, updated_at = ? WHERE name = +? AND id >= 10000`
+	sqliteDeleteClassUsages = `DELETE FROM usages WHERE used = 0 AND class_id = (SELECT id FROM resource_classes WHERE name = +? AND id >= 10000)`
+	sqliteDeleteClass       = `DELETE FROM resource_classes WHERE name = +? AND id >= 10000`
+	sqliteDeleteTrait       = `DELETE FROM traits WHERE name = +?`
+	sqliteUpdateConsumer    = `UPDATE consumers SET project_id = ?, user_id = ?, consumer_type = ?, generation = ?, updated_at = ?
+WHERE uuid = +? AND generation = +? AND has_record = 1`
+	sqliteDeleteAllocations = `DELETE FROM allocations WHERE consumer_id = +?`
+	sqliteEnsureUsage       = `INSERT INTO usages (provider_id, class_id, used)
+SELECT p.id, c.id, 0 FROM resource_providers p, resource_classes c WHERE p.uuid = +? AND c.name = +?
+ON CONFLICT (provider_id, class_id) DO NOTHING`
+	// One allocation row (SQLite: a statement per row is cheapest; the
+	// triggers keep usages in step).
+	sqliteInsertAllocation = `INSERT INTO allocations (consumer_id, provider_id, class_id, used)
+SELECT ?, p.id, c.id, ? FROM resource_providers p, resource_classes c WHERE p.uuid = +? AND c.name = +?`
 )
 
 // sqliteText holds every statement's SQLite text.
 var sqliteText = [numStmts]string{
-	qProvider:                sqlProvider,
-	qProviderForUpdate:       sqlProvider,
-	qProviderForUpdateNowait: sqlProvider,
-	qLockProviders:           sqlProvider, // unused on SQLite
-	qProviderByName:          sqlProviderByName,
-	qProviderID:              sqlProviderID,
-	qProviderGeneration:      sqlProviderGeneration,
-	qProviderDependents:      sqlProviderDependents,
-	qProvidersAll:            providersAll + sqliteProviderSets,
-	qProvidersByUUID:         providersByUUID + sqliteProviderSets,
-	qProvidersByName:         providersByName + sqliteProviderSets,
-	qProvidersByParent:       providersByParent + sqliteProviderSets,
-	qProvidersByRoot:         providersByRoot + sqliteProviderSets,
-	qResources:               sqlResources,
-	qProviderTraits:          sqlProviderTraits,
-	qProviderAggregates:      sqlProviderAggregates,
-	qProviderAllocations:     sqlProviderAllocations,
-	qResourceClass:           sqlResourceClass,
+	qProviderForUpdate:       sqliteProviderResources, // unused on SQLite
+	qProviderForUpdateNowait: sqliteProviderResources, // unused on SQLite
+	qProviderResources:       sqliteProviderResources,
+	qLockProviders:           sqliteProviderResources, // unused on SQLite
+	qProviderByName:          sqliteProviderByName,
+	qProviderID:              sqliteProviderID,
+	qProviderGeneration:      sqliteProviderGen,
+	qProviderDependents:      sqliteProviderDeps,
+	qProvidersAll:            sqliteProvidersAll,
+	qProvidersByUUID:         sqliteProvidersByUUID,
+	qProvidersByName:         sqliteProvidersByName,
+	qProvidersByParent:       sqliteProvidersByParent,
+	qProvidersByRoot:         sqliteProvidersByRoot,
+	qResources:               sqliteResources,
+	qProviderTraits:          sqliteProviderTraits,
+	qProviderAggregates:      sqliteProviderAggregates,
+	qProviderAllocations:     sqliteProviderAllocations,
+	qResourceClass:           sqliteResourceClass,
 	qResourceClasses:         sqlResourceClasses,
-	qClassExists:             sqlClassExists,
-	qResourceClassInUse:      sqlResourceClassUse,
-	qTrait:                   sqlTrait,
+	qClassExists:             sqliteClassExists,
+	qResourceClassInUse:      sqliteResourceClassUse,
+	qTrait:                   sqliteTrait,
 	qTraits:                  sqlTraits,
 	qAssociatedTraits:        sqlAssociatedTraits,
-	qConsumer:                sqlConsumer,
-	qConsumerGeneration:      sqlConsumerGen,
-	qConsumerAllocations:     sqlConsumerAllocs,
-	qConsumerUsages:          sqlConsumerUsages,
+	qConsumer:                sqliteConsumer,
+	qConsumerGeneration:      sqliteConsumerGen,
+	qConsumerAllocations:     sqliteConsumerAllocs,
+	qConsumerUsages:          sqliteConsumerUsages,
 	qMaintainedUsages:        sqlMaintainedUsages,
 	qRecountedUsages:         sqlRecountedUsages,
 
 	qCreateProvider:            sqlCreateProvider,
-	qUpdateProvider:            sqlUpdateProvider,
-	qDeleteProviderInventories: sqlDeleteProviderInventories,
-	qDeleteProviderUsages:      sqlDeleteProviderUsages,
-	qDeleteProviderTraits:      sqlDeleteProviderTraits,
-	qDeleteProviderAggregates:  sqlDeleteProviderAggregates,
-	qDeleteProvider:            sqlDeleteProvider,
-	qBumpGeneration:            sqlBumpGeneration,
-	qPutInventory:              sqlPutInventory,
-	qDeleteInventory:           sqlDeleteInventory,
+	qUpdateProvider:            sqliteUpdateProvider,
+	qDeleteProviderInventories: sqliteDeleteProviderInventories,
+	qDeleteProviderUsages:      sqliteDeleteProviderUsages,
+	qDeleteProviderTraits:      sqliteDeleteProviderTraits,
+	qDeleteProviderAggregates:  sqliteDeleteProviderAggregates,
+	qDeleteProvider:            sqliteDeleteProvider,
+	qBumpGeneration:            sqliteBumpGeneration,
+	qPutInventory:              sqlitePutInventory,
+	qDeleteInventory:           sqliteDeleteInventory,
 	qCreateClass:               sqliteCreateClass,
-	qRenameClass:               sqlRenameClass,
-	qDeleteClassUsages:         sqlDeleteClassUsages,
-	qDeleteClass:               sqlDeleteClass,
+	qRenameClass:               sqliteRenameClass,
+	qDeleteClassUsages:         sqliteDeleteClassUsages,
+	qDeleteClass:               sqliteDeleteClass,
 	qCreateTrait:               sqlCreateTrait,
-	qDeleteTrait:               sqlDeleteTrait,
+	qDeleteTrait:               sqliteDeleteTrait,
 	qInsertProviderTrait:       sqlInsertProviderTrait,
 	qInsertProviderAggregate:   sqlInsertProviderAggreg,
-	qCreateConsumer:            sqlCreateConsumer,
-	qUpdateConsumer:            sqlUpdateConsumer,
-	qDeleteConsumer:            sqlDeleteConsumer,
-	qDeleteAllocations:         sqlDeleteAllocations,
-	qLockUsages:                sqlDeleteAllocations, // unused on SQLite
-	qEnsureUsage:               sqlEnsureUsage,
-	qInsertAllocation:          sqlInsertAllocation,
-	qInsertAllocations:         sqlInsertAllocation, // unused on SQLite
-	qSQLiteWriteLock:           sqliteWriteLock,
+	qCreateConsumer:            sqliteCreateConsumer,
+	qUpdateConsumer:            sqliteUpdateConsumer,
+	qDeleteConsumer:            sqliteDeleteConsumer,
+	qHideConsumer:              sqliteHideConsumer,
+	qConsumerID:                sqliteConsumerID,
+	qReviveConsumer:            sqliteReviveConsumer,
+	qHiddenConsumer:            sqliteHiddenConsumer,
+	qDropHiddenConsumer:        sqliteDropHiddenConsumer,
+	qDeleteAllocations:         sqliteDeleteAllocations,
+	qReplaceAllocations:        sqliteDeleteAllocations, // unused on SQLite
+	qEnsureUsage:               sqliteEnsureUsage,
+	qInsertAllocation:          sqliteInsertAllocation,
 
 	qStandardClasses: sqlStandardClasses,
-	qSeedClass:       sqlSeedClass,
+	qSeedClasses:     sqliteSeedClasses,
+
+	qBeginWrite: sqliteBeginWrite,
+	qBeginRead:  sqliteBeginRead,
+	qCommit:     sqlCommit,
+	qRollback:   sqlRollback,
 }
 
 // postgresText holds every statement's PostgreSQL text (with '?'
 // placeholders, rebound by init).
 var postgresText = [numStmts]string{
-	qProvider:                sqlProvider,
-	qProviderForUpdate:       sqlProviderForUpdate,
-	qProviderForUpdateNowait: sqlProviderNowait,
+	qProviderForUpdate:       pgLockProvider,
+	qProviderForUpdateNowait: pgLockProviderNowait,
+	qProviderResources:       pgProviderResources,
 	qLockProviders:           postgresLockProviders,
-	qProviderByName:          sqlProviderByName,
-	qProviderID:              sqlProviderID,
-	qProviderGeneration:      sqlProviderGeneration,
-	qProviderDependents:      sqlProviderDependents,
-	qProvidersAll:            providersAll + postgresProviderSets,
-	qProvidersByUUID:         providersByUUID + postgresProviderSets,
-	qProvidersByName:         providersByName + postgresProviderSets,
-	qProvidersByParent:       providersByParent + postgresProviderSets,
-	qProvidersByRoot:         providersByRoot + postgresProviderSets,
-	qResources:               sqlResources,
-	qProviderTraits:          sqlProviderTraits,
-	qProviderAggregates:      sqlProviderAggregates,
-	qProviderAllocations:     sqlProviderAllocations,
-	qResourceClass:           sqlResourceClass,
+	qProviderByName:          pgProviderByName,
+	qProviderID:              pgProviderID,
+	qProviderGeneration:      pgProviderGen,
+	qProviderDependents:      pgProviderDeps,
+	qProvidersAll:            pgProvidersAll,
+	qProvidersByUUID:         pgProvidersByUUID,
+	qProvidersByName:         pgProvidersByName,
+	qProvidersByParent:       pgProvidersByParent,
+	qProvidersByRoot:         pgProvidersByRoot,
+	qResources:               pgResources,
+	qProviderTraits:          pgProviderTraits,
+	qProviderAggregates:      pgProviderAggregates,
+	qProviderAllocations:     pgProviderAllocations,
+	qResourceClass:           pgResourceClass,
 	qResourceClasses:         sqlResourceClasses,
-	qClassExists:             sqlClassExists,
-	qResourceClassInUse:      sqlResourceClassUse,
-	qTrait:                   sqlTrait,
+	qClassExists:             pgClassExists,
+	qResourceClassInUse:      pgResourceClassUse,
+	qTrait:                   pgTrait,
 	qTraits:                  sqlTraits,
 	qAssociatedTraits:        sqlAssociatedTraits,
-	qConsumer:                sqlConsumer,
-	qConsumerGeneration:      sqlConsumerGen,
-	qConsumerAllocations:     sqlConsumerAllocs,
-	qConsumerUsages:          sqlConsumerUsages,
+	qConsumer:                pgConsumer,
+	qConsumerGeneration:      pgConsumerGen,
+	qConsumerAllocations:     pgConsumerAllocs,
+	qConsumerUsages:          pgConsumerUsages,
 	qMaintainedUsages:        sqlMaintainedUsages,
 	qRecountedUsages:         sqlRecountedUsages,
 
 	qCreateProvider:            sqlCreateProvider,
-	qUpdateProvider:            sqlUpdateProvider,
-	qDeleteProviderInventories: sqlDeleteProviderInventories,
-	qDeleteProviderUsages:      sqlDeleteProviderUsages,
-	qDeleteProviderTraits:      sqlDeleteProviderTraits,
-	qDeleteProviderAggregates:  sqlDeleteProviderAggregates,
-	qDeleteProvider:            sqlDeleteProvider,
-	qBumpGeneration:            sqlBumpGeneration,
-	qPutInventory:              sqlPutInventory,
-	qDeleteInventory:           sqlDeleteInventory,
+	qUpdateProvider:            pgUpdateProvider,
+	qDeleteProviderInventories: pgDeleteProviderInventories,
+	qDeleteProviderUsages:      pgDeleteProviderUsages,
+	qDeleteProviderTraits:      pgDeleteProviderTraits,
+	qDeleteProviderAggregates:  pgDeleteProviderAggregates,
+	qDeleteProvider:            pgDeleteProvider,
+	qBumpGeneration:            pgBumpGeneration,
+	qPutInventory:              pgPutInventory,
+	qDeleteInventory:           pgDeleteInventory,
 	qCreateClass:               postgresCreateClass,
-	qRenameClass:               sqlRenameClass,
-	qDeleteClassUsages:         sqlDeleteClassUsages,
-	qDeleteClass:               sqlDeleteClass,
+	qRenameClass:               pgRenameClass,
+	qDeleteClassUsages:         pgDeleteClassUsages,
+	qDeleteClass:               pgDeleteClass,
 	qCreateTrait:               sqlCreateTrait,
-	qDeleteTrait:               sqlDeleteTrait,
+	qDeleteTrait:               pgDeleteTrait,
 	qInsertProviderTrait:       sqlInsertProviderTrait,
 	qInsertProviderAggregate:   sqlInsertProviderAggreg,
 	qCreateConsumer:            sqlCreateConsumer,
-	qUpdateConsumer:            sqlUpdateConsumer,
-	qDeleteConsumer:            sqlDeleteConsumer,
-	qDeleteAllocations:         sqlDeleteAllocations,
-	qLockUsages:                postgresLockUsages,
-	qEnsureUsage:               sqlEnsureUsage,
-	qInsertAllocation:          sqlInsertAllocation,
-	qInsertAllocations:         postgresInsertAllocations,
-	qSQLiteWriteLock:           sqlProviderID, // unused on PostgreSQL
+	qUpdateConsumer:            pgUpdateConsumer,
+	qDeleteConsumer:            pgDeleteConsumer,
+	qHideConsumer:              pgDeleteConsumer,    // unused on PostgreSQL
+	qConsumerID:                pgDeleteConsumer,    // unused on PostgreSQL
+	qReviveConsumer:            pgDeleteConsumer,    // unused on PostgreSQL
+	qHiddenConsumer:            pgDeleteConsumer,    // unused on PostgreSQL
+	qDropHiddenConsumer:        pgDeleteConsumer,    // unused on PostgreSQL
+	qDeleteAllocations:         pgDeleteAllocations, // unused on PostgreSQL
+	qReplaceAllocations:        pgReplaceAllocations,
+	qEnsureUsage:               pgEnsureUsage,
+	qInsertAllocation:          pgDeleteAllocations, // unused on PostgreSQL
 
 	qStandardClasses: sqlStandardClasses,
-	qSeedClass:       sqlSeedClass,
+	qSeedClasses:     pgSeedClasses,
+
+	qBeginWrite: pgBeginWrite,
+	qBeginRead:  pgBeginRead,
+	qCommit:     sqlCommit,
+	qRollback:   sqlRollback,
 }
 
 func init() {

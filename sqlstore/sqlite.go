@@ -4,6 +4,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,6 +14,22 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
 )
+
+// sqliteDriver is go-sqlite3 with the per-connection settings OpenSQLite
+// needs beyond what its DSN parameters can say.
+const sqliteDriver = "sqlstore-sqlite3"
+
+// sqliteConnSetup: checkpoint inside a commit only when the WAL has grown
+// past 4000 pages (the background checkpointer does most of the work; see
+// checkpoint.go).
+const sqliteConnSetup = `PRAGMA wal_autocheckpoint = 4000`
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec(sqliteConnSetup, nil)
+		return err
+	}})
+}
 
 // OpenSQLite opens (creating it if needed) the SQLite database file at path
 // and returns a Store on it: one writer connection that begins every write
@@ -32,6 +49,9 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlstore: OpenSQLite needs a file path, not %q", path)
 	}
+	if err := registerVFS(); err != nil {
+		return nil, err
+	}
 	sync := "NORMAL"
 	if cfg.synchronousFull {
 		sync = "FULL"
@@ -43,12 +63,15 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		q.Set("_foreign_keys", "on")
 		q.Set("_synchronous", sync)
 		q.Set("_txlock", txlock)
+		q.Set("vfs", sqliteVFSName)
+		// Keep every statement of the package prepared on each connection.
+		q.Set("_stmt_cache_size", strconv.Itoa(2*int(numStmts)))
 		if readonly {
 			q.Set("_query_only", "true")
 		}
 		return "file:" + url.PathEscape(path) + "?" + q.Encode()
 	}
-	w, err := sqlx.Open("sqlite3", dsn("immediate", false))
+	w, err := sqlx.Open(sqliteDriver, dsn("immediate", false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
 	}
@@ -60,7 +83,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
 	}
-	r, err := sqlx.Open("sqlite3", dsn("deferred", true))
+	r, err := sqlx.Open(sqliteDriver, dsn("deferred", true))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
@@ -69,7 +92,23 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	r.SetMaxIdleConns(cfg.readers)
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
-	return newStore(ctx, SQLite, cfg, w, r, []*sqlx.DB{w, r}, false)
+	// The background checkpointer's connection (see checkpoint.go).
+	c, err := sqlx.Open(sqliteDriver, dsn("deferred", false))
+	if err != nil {
+		_ = w.Close()
+		_ = r.Close()
+		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
+	}
+	c.SetMaxOpenConns(1)
+	c.SetMaxIdleConns(1)
+	c.SetConnMaxLifetime(0)
+	c.SetConnMaxIdleTime(0)
+	s, err := newStore(ctx, SQLite, cfg, w, r, []*sqlx.DB{w, r, c})
+	if err != nil {
+		return nil, err
+	}
+	s.ckpt = startCheckpointer(c)
+	return s, nil
 }
 
 // sqliteBusy reports whether err is SQLite's BUSY or LOCKED.

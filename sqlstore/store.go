@@ -2,7 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -71,7 +71,6 @@ type config struct {
 	readers         int
 	maxConns        int
 	retries         int
-	immediate       bool // New: the SQLite handle begins transactions IMMEDIATE
 	migrate         bool
 }
 
@@ -136,11 +135,11 @@ func WithRetries(n int) Option {
 	}
 }
 
-// WithImmediateTransactions tells New that its SQLite handle already begins
-// transactions with BEGIN IMMEDIATE (DSN parameter _txlock=immediate), so
-// Update need not take the write lock with an extra statement.
+// WithImmediateTransactions is accepted for compatibility and has no
+// effect: Update begins every SQLite write with BEGIN IMMEDIATE itself,
+// whatever the handle's _txlock.
 func WithImmediateTransactions() Option {
-	return func(c *config) error { c.immediate = true; return nil }
+	return func(*config) error { return nil }
 }
 
 // WithoutMigrations makes the constructors check the schema version instead
@@ -155,18 +154,16 @@ func WithoutMigrations() Option {
 type Store struct {
 	dialect Dialect
 	cfg     config
-	text    *[numStmts]string
 	// wdb runs write transactions, rdb read transactions (the same handle
 	// except for OpenSQLite's reader pool).
 	wdb, rdb *sqlx.DB
 	owned    []*sqlx.DB // closed by Close
-	// SQLite: statements prepared on wdb and rdb (database/sql prepares
-	// them once per connection and reuses them in every transaction).
-	wstmt, rstmt []*sql.Stmt
-	prepMu       sync.Mutex
-	// lockWrites: an Update starts with a statement taking SQLite's write
-	// lock (the handle's transactions are DEFERRED).
-	lockWrites bool
+	// SQLite: one write transaction of this process at a time, queued here
+	// rather than in SQLite's busy handler, which polls with sleeps; other
+	// processes' writers meet the busy timeout.
+	writer writeQueue
+	// ckpt runs WAL checkpoints in the background (OpenSQLite), nil otherwise.
+	ckpt *checkpointer
 	// classIDs maps the standard resource classes to their ids (immutable).
 	classIDs map[string]int64
 
@@ -181,8 +178,11 @@ var _ placement.Store = (*Store)(nil)
 // classes. The caller keeps ownership of db: Close does not close it.
 //
 // For SQLite, open the handle with _journal_mode=WAL, _busy_timeout,
-// _foreign_keys=on and preferably _txlock=immediate (then pass
-// WithImmediateTransactions); OpenSQLite does all of that.
+// _foreign_keys=on and _stmt_cache_size=128 (go-sqlite3's per-connection
+// statement cache: without it every statement is prepared anew at every
+// run); OpenSQLite does all of that, and also runs WAL checkpoints in the
+// background and gathers WAL writes (see the package documentation). For
+// PostgreSQL, any pgx handle (sqlx.NewDb(db, "pgx")).
 func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil database handle")
@@ -202,17 +202,12 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("%w %q (want \"sqlite3\" or \"pgx\")", ErrUnsupportedDriver, db.DriverName())
 	}
-	return newStore(ctx, d, cfg, db, db, nil, d == SQLite && !cfg.immediate)
+	return newStore(ctx, d, cfg, db, db, nil)
 }
 
-// newStore finishes opening: migrate, prepare, seed.
-func newStore(ctx context.Context, d Dialect, cfg config, wdb, rdb *sqlx.DB, owned []*sqlx.DB, lockWrites bool) (*Store, error) {
-	s := &Store{dialect: d, cfg: cfg, wdb: wdb, rdb: rdb, owned: owned, lockWrites: lockWrites}
-	if d == SQLite {
-		s.text = &sqliteText
-	} else {
-		s.text = &postgresText
-	}
+// newStore finishes opening: migrate, seed.
+func newStore(ctx context.Context, d Dialect, cfg config, wdb, rdb *sqlx.DB, owned []*sqlx.DB) (*Store, error) {
+	s := &Store{dialect: d, cfg: cfg, wdb: wdb, rdb: rdb, owned: owned}
 	fail := func(err error) (*Store, error) {
 		s.Close()
 		return nil, err
@@ -223,11 +218,6 @@ func newStore(ctx context.Context, d Dialect, cfg config, wdb, rdb *sqlx.DB, own
 		}
 	} else if err := checkVersion(ctx, wdb, d); err != nil {
 		return fail(err)
-	}
-	if d == SQLite {
-		if err := s.prepare(ctx); err != nil {
-			return fail(err)
-		}
 	}
 	if err := s.seedClasses(ctx); err != nil {
 		return fail(err)
@@ -242,22 +232,12 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // write placement data through it).
 func (s *Store) DB() *sqlx.DB { return s.wdb }
 
-// Close releases the prepared statements and closes the handles the store
-// opened itself (not one given to New). It is safe to call more than once.
+// Close closes the handles the store opened itself (not one given to New).
+// It is safe to call more than once.
 func (s *Store) Close() error {
 	var errs []error
 	s.closeOnce.Do(func() {
-		s.prepMu.Lock()
-		for _, set := range [][]*sql.Stmt{s.wstmt, s.rstmt} {
-			for i, st := range set {
-				if st != nil {
-					errs = append(errs, st.Close())
-				}
-				set[i] = nil
-			}
-		}
-		s.wstmt, s.rstmt = nil, nil
-		s.prepMu.Unlock()
+		s.ckpt.close()
 		for _, db := range s.owned {
 			errs = append(errs, db.Close())
 		}
@@ -265,48 +245,11 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// prepare prepares every statement on the write and read handles (SQLite).
-// It runs while no transaction holds a connection: database/sql prepares a
-// statement on a free connection, and later re-prepares it on any other
-// connection a transaction uses (Tx.StmtContext), then keeps it there.
-func (s *Store) prepare(ctx context.Context) error {
-	s.wstmt = make([]*sql.Stmt, numStmts)
-	s.rstmt = make([]*sql.Stmt, numStmts)
-	for i := range numStmts {
-		var err error
-		if s.wstmt[i], err = s.wdb.PrepareContext(ctx, s.text[i]); err != nil {
-			return fmt.Errorf("sqlstore: preparing statement %d: %w", i, err)
-		}
-		if s.rdb == s.wdb {
-			s.rstmt[i] = s.wstmt[i]
-			continue
-		}
-		if s.rstmt[i], err = s.rdb.PrepareContext(ctx, s.text[i]); err != nil {
-			return fmt.Errorf("sqlstore: preparing statement %d: %w", i, err)
-		}
-	}
-	return nil
-}
-
-// stmt returns statement id prepared on the write or read handle (SQLite).
-func (s *Store) stmt(write bool, id stmtID) (*sql.Stmt, error) {
-	s.prepMu.Lock()
-	defer s.prepMu.Unlock()
-	set := s.rstmt
-	if write {
-		set = s.wstmt
-	}
-	if set == nil || set[id] == nil {
-		return nil, errors.New("sqlstore: store closed")
-	}
-	return set[id], nil
-}
-
 // seedClasses inserts the standard resource classes the database lacks and
 // loads their ids.
 func (s *Store) seedClasses(ctx context.Context) error {
-	load := func() (map[string]int64, error) {
-		rows, err := s.wdb.QueryContext(ctx, s.text[qStandardClasses])
+	load := func(t *txn) (map[string]int64, error) {
+		rows, err := t.query(qStandardClasses)
 		if err != nil {
 			return nil, err
 		}
@@ -322,26 +265,37 @@ func (s *Store) seedClasses(ctx context.Context) error {
 		}
 		return m, rows.Err()
 	}
-	have, err := load()
+	std := placement.StandardResourceClasses()
+	var have map[string]int64
+	missing := func() bool {
+		for _, n := range std {
+			if _, ok := have[n]; !ok {
+				return true
+			}
+		}
+		return false
+	}
+	err := s.View(ctx, func(tx placement.ReadTx) (err error) {
+		have, err = load(tx.(*txn))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: reading resource classes: %w", err)
 	}
-	std := placement.StandardResourceClasses()
-	missing := false
-	for _, n := range std {
-		if _, ok := have[n]; !ok {
-			missing = true
-		}
+	if !missing() {
+		s.classIDs = have
+		return nil
 	}
-	if missing {
-		tx, err := s.beginWrite(ctx)
-		if err != nil {
-			return fmt.Errorf("sqlstore: seeding resource classes: %w", err)
+	err = s.Update(ctx, func(tx placement.Tx) (err error) {
+		t := tx.(*txn)
+		if have, err = load(t); err != nil { // again, in the write transaction
+			return err
 		}
 		used := map[int64]bool{}
 		for _, id := range have {
 			used[id] = true
 		}
+		var seed []classSeed
 		next := int64(0)
 		for i, n := range std {
 			if _, ok := have[n]; ok {
@@ -355,50 +309,19 @@ func (s *Store) seedClasses(ctx context.Context) error {
 				id = next
 			}
 			used[id] = true
-			if _, err := tx.ExecContext(ctx, s.text[qSeedClass], id, n); err != nil {
-				_ = tx.Rollback()
-				return fmt.Errorf("sqlstore: seeding resource classes: %w", err)
-			}
+			seed = append(seed, classSeed{id, n})
 		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("sqlstore: seeding resource classes: %w", err)
+		if _, err := t.exec(qSeedClasses, s.seedArg(seed)); err != nil {
+			return err
 		}
-		if have, err = load(); err != nil {
-			return fmt.Errorf("sqlstore: reading resource classes: %w", err)
-		}
+		have, err = load(t)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: seeding resource classes: %w", err)
 	}
 	s.classIDs = have
 	return nil
-}
-
-// beginWrite starts a write transaction on the write handle.
-//
-// The transaction itself is begun with a context that is never canceled:
-// ctx bounds every statement (a canceled statement fails and the
-// transaction is rolled back), but once Update has decided to commit, the
-// commit is not interrupted. Otherwise a commit the server carried out
-// could be reported as canceled (pgx cancels a commit in flight when the
-// transaction's context ends), and a caller would think a write that
-// happened did not.
-func (s *Store) beginWrite(ctx context.Context) (*sqlx.Tx, error) {
-	var opts *sql.TxOptions
-	if s.dialect == PostgreSQL {
-		opts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	tx, err := s.wdb.BeginTxx(context.WithoutCancel(ctx), opts)
-	if err != nil {
-		return nil, err
-	}
-	if s.lockWrites {
-		if _, err := tx.ExecContext(ctx, s.text[qSQLiteWriteLock]); err != nil {
-			_ = tx.Rollback()
-			return nil, err
-		}
-	}
-	return tx, nil
 }
 
 // View runs fn in a read-only transaction on one snapshot: SQLite's WAL
@@ -408,19 +331,15 @@ func (s *Store) View(ctx context.Context, fn func(placement.ReadTx) error) error
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var opts *sql.TxOptions
-	if s.dialect == PostgreSQL {
-		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
-	}
-	tx, err := s.rdb.BeginTxx(ctx, opts)
-	if err != nil {
-		return s.wrap("begin", err)
-	}
-	t := &txn{s: s, ctx: ctx, tx: tx}
-	err = fn(t)
-	t.close()
-	_ = tx.Rollback()
-	return err
+	return s.onConn(ctx, s.rdb, func(c *rawConn) (error, bool) {
+		if err := c.control(qBeginRead); err != nil {
+			return s.wrap("begin", err), true
+		}
+		t := &txn{s: s, ctx: ctx, c: c}
+		err := fn(t)
+		t.close()
+		return err, c.control(qRollback) != nil
+	})
 }
 
 // Update runs fn in a read-write transaction: SQLite BEGIN IMMEDIATE on the
@@ -465,36 +384,122 @@ func (s *Store) Update(ctx context.Context, fn func(placement.Tx) error) error {
 // prelock (sorted), and it returns the providers fn asked for when the
 // attempt failed in a way worth retrying.
 func (s *Store) update(ctx context.Context, fn func(placement.Tx) error, prelock []string) ([]string, error) {
-	tx, err := s.beginWrite(ctx)
-	if err != nil {
-		return nil, s.wrap("begin", err)
-	}
-	t := &txn{s: s, ctx: ctx, tx: tx, write: true}
-	if len(prelock) > 0 && s.dialect == PostgreSQL {
-		if _, err := tx.ExecContext(ctx, s.text[qLockProviders], s.listArg(prelock)); err != nil {
-			_ = tx.Rollback()
-			return nil, s.wrap("lock providers", err)
+	if s.dialect == SQLite {
+		if err := s.writer.acquire(ctx); err != nil {
+			return nil, err
 		}
-		t.prelocked = prelock
-		t.locked = prelock[len(prelock)-1]
+		defer s.writer.release()
 	}
-	err = fn(t)
-	t.close()
-	if err != nil {
-		_ = tx.Rollback()
+	var asked []string
+	err := s.onConn(ctx, s.wdb, func(c *rawConn) (error, bool) {
+		if err := c.control(qBeginWrite); err != nil {
+			return s.wrap("begin", err), !s.retryable(err)
+		}
+		t := &txn{s: s, ctx: ctx, c: c, write: true}
+		var err error
+		if len(prelock) > 0 && s.dialect == PostgreSQL {
+			if _, err = t.exec(qLockProviders, s.listArg(prelock)); err != nil {
+				err = s.wrap("lock providers", err)
+			}
+			t.prelocked, t.locked = prelock, prelock[len(prelock)-1]
+		}
+		if err == nil {
+			err = fn(t)
+		}
+		t.close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			if err = c.control(qCommit); err == nil {
+				s.ckpt.wrote()
+				return nil, false
+			}
+			err = s.wrap("commit", err)
+		}
 		if s.retryable(err) {
-			return t.asked, err
+			asked = t.asked
 		}
-		return nil, err
+		return err, c.control(qRollback) != nil
+	})
+	return asked, err
+}
+
+// onConn runs body with a driver connection of db. When body reports the
+// connection unusable (it may still be in a transaction), the connection
+// is closed instead of going back to the pool.
+func (s *Store) onConn(ctx context.Context, db *sqlx.DB, body func(*rawConn) (err error, bad bool)) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return s.wrap("connect", err)
 	}
-	if err := ctx.Err(); err != nil {
-		_ = tx.Rollback()
-		return nil, err
+	defer conn.Close()
+	bad := false
+	err = conn.Raw(func(dc any) error {
+		c, err := newRawConn(dc, s.dialect)
+		if err != nil {
+			return err
+		}
+		err, bad = body(c)
+		return err
+	})
+	if bad {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
-	if err := tx.Commit(); err != nil {
-		return t.asked, s.wrap("commit", err)
+	return err
+}
+
+// writeQueue admits one writer at a time. When the writer leaves, the next
+// one is chosen at random among those waiting, as database/sql hands out a
+// connection: not in order of arrival, which would always put a writer
+// whose caller has just read a generation behind every write queued before
+// it (each of which may change that generation).
+type writeQueue struct {
+	mu      sync.Mutex
+	busy    bool
+	waiters []chan struct{}
+}
+
+func (q *writeQueue) acquire(ctx context.Context) error {
+	q.mu.Lock()
+	if !q.busy {
+		q.busy = true
+		q.mu.Unlock()
+		return nil
 	}
-	return nil, nil
+	ch := make(chan struct{})
+	q.waiters = append(q.waiters, ch)
+	q.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		q.mu.Lock()
+		if i := slices.Index(q.waiters, ch); i >= 0 {
+			q.waiters = slices.Delete(q.waiters, i, i+1)
+			q.mu.Unlock()
+			return ctx.Err()
+		}
+		q.mu.Unlock()
+		q.release() // it was handed over meanwhile
+		return ctx.Err()
+	}
+}
+
+func (q *writeQueue) release() {
+	q.mu.Lock()
+	n := len(q.waiters)
+	if n == 0 {
+		q.busy = false
+		q.mu.Unlock()
+		return
+	}
+	i := rand.IntN(n)
+	ch := q.waiters[i]
+	q.waiters[i] = q.waiters[n-1]
+	q.waiters = q.waiters[:n-1]
+	q.mu.Unlock()
+	close(ch)
 }
 
 // retryable reports whether a failed write may be run again from scratch.

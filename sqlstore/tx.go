@@ -12,8 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/goplacement/placement"
 )
 
@@ -25,7 +23,7 @@ var ErrTxClosed = errors.New("sqlstore: transaction closed")
 type txn struct {
 	s      *Store
 	ctx    context.Context
-	tx     *sqlx.Tx
+	c      *rawConn // the connection, inside database/sql's Conn.Raw
 	write  bool
 	closed bool
 	// PostgreSQL write transactions: whether a statement has written, the
@@ -36,8 +34,14 @@ type txn struct {
 	locked    string
 	prelocked []string
 	asked     []string
-	// SQLite: the store's prepared statements bound to this transaction.
-	stmts [numStmts]*sql.Stmt
+	// The resources read together with the last provider (Provider reads
+	// both in one statement where it can), handed to the Resources call
+	// that follows; dropped by any write.
+	resFor string
+	res    []placement.ProviderResource
+	resOK  bool
+	// SQLite: the row ids of the consumers met.
+	keys []consumerKey
 }
 
 var (
@@ -52,20 +56,6 @@ func (t *txn) check() error {
 		return ErrTxClosed
 	}
 	return t.ctx.Err()
-}
-
-// prepared returns statement id bound to the transaction (SQLite).
-func (t *txn) prepared(id stmtID) (*sql.Stmt, error) {
-	if st := t.stmts[id]; st != nil {
-		return st, nil
-	}
-	base, err := t.s.stmt(t.write, id)
-	if err != nil {
-		return nil, err
-	}
-	st := t.tx.StmtContext(t.ctx, base)
-	t.stmts[id] = st
-	return st, nil
 }
 
 // pgArgs rewrites the string arguments of a PostgreSQL statement into
@@ -86,43 +76,16 @@ func (t *txn) pgArgs(args []any) bool {
 	return true
 }
 
-// rowScanner decodes PostgreSQL's stored form of scanned strings.
-type rowScanner struct {
-	r  *sql.Rows
-	pg bool
-}
-
-func (s rowScanner) Scan(dest ...any) error {
-	if err := s.r.Scan(dest...); err != nil {
-		return err
-	}
-	if s.pg {
-		for _, d := range dest {
-			if p, ok := d.(*string); ok {
-				*p = pgDecode(*p)
-			}
-		}
-	}
-	return nil
-}
-
 // query runs a statement that returns rows. It returns errNoMatch (and no
 // rows) when an argument cannot match anything stored.
-func (t *txn) query(id stmtID, args ...any) (*sql.Rows, error) {
+func (t *txn) query(id stmtID, args ...any) (*rawRows, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
 	if !t.pgArgs(args) {
 		return nil, errNoMatch
 	}
-	if t.s.dialect == PostgreSQL {
-		return t.tx.QueryContext(t.ctx, t.s.text[id], args...)
-	}
-	st, err := t.prepared(id)
-	if err != nil {
-		return nil, err
-	}
-	return st.QueryContext(t.ctx, args...)
+	return t.c.query(t.ctx, id, args)
 }
 
 // one scans the single row of a statement into dest; no row (or an
@@ -142,40 +105,45 @@ func (t *txn) one(id stmtID, args []any, dest ...any) error {
 		}
 		return sql.ErrNoRows
 	}
-	if err := (rowScanner{rows, t.s.dialect == PostgreSQL}).Scan(dest...); err != nil {
+	if err := rows.Scan(dest...); err != nil {
 		return err
 	}
 	return rows.Close()
+}
+
+// writing checks that the transaction may write and notes that it does.
+func (t *txn) writing() error {
+	if err := t.check(); err != nil {
+		return err
+	}
+	if !t.write {
+		return errors.New("sqlstore: write in a read-only transaction")
+	}
+	t.wrote = true
+	t.res, t.resOK = nil, false
+	return nil
 }
 
 // exec runs a statement and returns the number of rows it changed. It
 // returns errNoMatch (changing nothing) when an argument cannot match
 // anything stored.
 func (t *txn) exec(id stmtID, args ...any) (int64, error) {
-	if err := t.check(); err != nil {
+	if err := t.writing(); err != nil {
 		return 0, err
-	}
-	if !t.write {
-		return 0, errors.New("sqlstore: write in a read-only transaction")
 	}
 	if !t.pgArgs(args) {
 		return 0, errNoMatch
 	}
-	t.wrote = true
-	var res sql.Result
-	var err error
-	if t.s.dialect == PostgreSQL {
-		res, err = t.tx.ExecContext(t.ctx, t.s.text[id], args...)
-	} else {
-		var st *sql.Stmt
-		if st, err = t.prepared(id); err == nil {
-			res, err = st.ExecContext(t.ctx, args...)
-		}
+	return t.c.exec(t.ctx, id, args)
+}
+
+// execOne runs a writing statement that returns one row (PostgreSQL's
+// data-modifying WITH) and scans it into dest.
+func (t *txn) execOne(id stmtID, args []any, dest ...any) error {
+	if err := t.writing(); err != nil {
+		return err
 	}
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
+	return t.one(id, args, dest...)
 }
 
 // storable checks that values to be stored can be (PostgreSQL text holds
@@ -200,6 +168,9 @@ func (t *txn) fail(op string, err error) error {
 	}
 	if errors.Is(err, ErrTxClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
+	}
+	if e := t.ctx.Err(); e != nil {
+		return e // the statement was interrupted because the context ended
 	}
 	return t.s.wrap(op, err)
 }
@@ -235,9 +206,8 @@ func list[T any](t *txn, op string, id stmtID, args []any, scan func(scanner) (T
 	}
 	defer rows.Close()
 	var out []T
-	sc := rowScanner{rows, t.s.dialect == PostgreSQL}
 	for rows.Next() {
-		v, err := scan(sc)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, t.fail(op, err)
 		}
@@ -270,7 +240,7 @@ func (t *txn) provider(op string, id stmtID, key string) (placement.ResourceProv
 		}
 		return placement.ResourceProvider{}, notFound("resource provider", key)
 	}
-	p, err := scanProvider(rowScanner{rows, t.s.dialect == PostgreSQL})
+	p, err := scanProvider(rows)
 	if err != nil {
 		return placement.ResourceProvider{}, t.fail(op, err)
 	}
@@ -279,31 +249,92 @@ func (t *txn) provider(op string, id stmtID, key string) (placement.ResourceProv
 
 // Provider returns the provider with this uuid.
 //
-// In a PostgreSQL write transaction it also locks the provider's row until
-// the end of the transaction (SELECT ... FOR NO KEY UPDATE), so that
+// It reads the provider's inventories and usage in the same statement (one
+// snapshot), kept for the Resources call that usually follows; except in a
+// PostgreSQL write transaction, where it also locks the provider's row
+// until the end of the transaction (SELECT ... FOR NO KEY UPDATE), so that
 // concurrent writers on one provider queue instead of failing their
-// generation compare-and-swap again and again. To stay free of deadlocks a
-// transaction waits for such a lock only in ascending uuid order and before
-// it has written anything; any other lock is taken with NOWAIT, and if the
-// row is busy the transaction fails with lock_not_available (55P03). Update
-// then runs it again, first locking (in order) every provider the failed
-// attempt asked for.
+// generation compare-and-swap again and again. (There the usage must be
+// read by a later statement: at READ COMMITTED a statement that waited for
+// the lock sees the provider's new row but the other tables as they were
+// when it started.) To stay free of deadlocks a transaction waits for such
+// a lock only in ascending uuid order and before it has written anything;
+// any other lock is taken with NOWAIT, and if the row is busy the
+// transaction fails with lock_not_available (55P03). Update then runs it
+// again, first locking (in order) every provider the failed attempt asked
+// for.
 func (t *txn) Provider(uuid string) (placement.ResourceProvider, error) {
-	id := qProvider
-	if t.write && t.s.dialect == PostgreSQL {
-		t.asked = append(t.asked, uuid)
-		if _, held := slices.BinarySearch(t.prelocked, uuid); !held {
-			id = qProviderForUpdateNowait
-			if !t.wrote && uuid > t.locked {
-				id = qProviderForUpdate
-			}
+	if !t.write || t.s.dialect != PostgreSQL {
+		return t.providerResources(qProviderResources, uuid)
+	}
+	id := qProviderResources
+	t.asked = append(t.asked, uuid)
+	if _, held := slices.BinarySearch(t.prelocked, uuid); !held {
+		id = qProviderForUpdateNowait
+		if !t.wrote && uuid > t.locked {
+			id = qProviderForUpdate
 		}
 	}
-	p, err := t.provider("provider", id, uuid)
+	p, err := t.providerResources(id, uuid)
 	if err == nil && uuid > t.locked {
 		t.locked = uuid
 	}
 	return p, err
+}
+
+// providerResources reads a provider with its resources (one row per
+// inventory) with statement id (qProviderResources or a locking variant)
+// and keeps the resources for Resources.
+func (t *txn) providerResources(id stmtID, uuid string) (placement.ResourceProvider, error) {
+	t.res, t.resOK = nil, false
+	var p placement.ResourceProvider
+	rows, err := t.query(id, uuid)
+	if err == errNoMatch {
+		return p, notFound("resource provider", uuid)
+	}
+	if err != nil {
+		return p, t.fail("provider", err)
+	}
+	defer rows.Close()
+	var res []placement.ProviderResource
+	found := false
+	for rows.Next() {
+		var x placement.ProviderResource
+		if err := scanProviderResource(rows, &p, &x); err != nil {
+			return placement.ResourceProvider{}, t.fail("provider", err)
+		}
+		found = true
+		if x.ResourceClass != "" { // "" when the provider has no inventory
+			res = append(res, x)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return placement.ResourceProvider{}, t.fail("provider", err)
+	}
+	if err := rows.Close(); err != nil {
+		return placement.ResourceProvider{}, t.fail("provider", err)
+	}
+	if !found {
+		return placement.ResourceProvider{}, notFound("resource provider", uuid)
+	}
+	sortResources(res)
+	t.resFor, t.res, t.resOK = uuid, res, true
+	return p, nil
+}
+
+// scanProviderResource reads a row of qProviderResources.
+func scanProviderResource(r *rawRows, p *placement.ResourceProvider, x *placement.ProviderResource) error {
+	p.UUID, p.Name, p.Generation, p.ParentUUID, p.RootUUID = r.text(0), r.text(1), r.int(2), r.text(3), r.text(4)
+	p.CreatedAt, p.UpdatedAt = fromMicro(r.int(5)), fromMicro(r.int(6))
+	x.ResourceClass, x.Total, x.Reserved, x.MinUnit, x.MaxUnit, x.StepSize = r.text(7), r.int(8), r.int(9), r.int(10), r.int(11), r.int(12)
+	x.AllocationRatio, x.CreatedAt, x.UpdatedAt, x.Used = r.real(13), fromMicro(r.int(14)), fromMicro(r.int(15)), r.int(16)
+	return r.scanErr()
+}
+
+func sortResources(res []placement.ProviderResource) {
+	if len(res) > 1 {
+		slices.SortFunc(res, func(a, b placement.ProviderResource) int { return strings.Compare(a.ResourceClass, b.ResourceClass) })
+	}
 }
 
 // ProviderByName returns the provider with this name.
@@ -341,6 +372,11 @@ func (t *txn) Providers(q placement.ProviderQuery) ([]placement.ResourceProvider
 
 // Resources lists a provider's inventories with their usage, by class.
 func (t *txn) Resources(provider string) ([]placement.ProviderResource, error) {
+	if t.resOK && t.resFor == provider && t.check() == nil {
+		res := t.res // read by Provider in this transaction, nothing written since
+		t.res, t.resOK = nil, false
+		return res, nil
+	}
 	out, err := list(t, "resources", qResources, []any{provider}, func(r scanner) (placement.ProviderResource, error) {
 		var x placement.ProviderResource
 		var c, u int64
@@ -348,9 +384,7 @@ func (t *txn) Resources(provider string) ([]placement.ProviderResource, error) {
 		x.CreatedAt, x.UpdatedAt = fromMicro(c), fromMicro(u)
 		return x, err
 	})
-	if len(out) > 1 {
-		slices.SortFunc(out, func(a, b placement.ProviderResource) int { return strings.Compare(a.ResourceClass, b.ResourceClass) })
-	}
+	sortResources(out)
 	return out, err
 }
 
@@ -455,16 +489,42 @@ func (t *txn) AssociatedTraits() ([]string, error) {
 // Consumer returns a consumer record.
 func (t *txn) Consumer(uuid string) (placement.Consumer, error) {
 	var c placement.Consumer
-	var ct, ut int64
-	err := t.one(qConsumer, []any{uuid}, &c.UUID, &c.ProjectID, &c.UserID, &c.ConsumerType, &c.Generation, &ct, &ut)
-	if err == sql.ErrNoRows {
+	var id int64
+	rows, err := t.query(qConsumer, uuid)
+	if err == errNoMatch {
 		return c, notFound("consumer", uuid)
 	}
 	if err != nil {
 		return c, t.fail("consumer", err)
 	}
-	c.CreatedAt, c.UpdatedAt = fromMicro(ct), fromMicro(ut)
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return c, t.fail("consumer", err)
+		}
+		return c, notFound("consumer", uuid)
+	}
+	if err := scanConsumer(rows, &c, &id); err != nil {
+		return placement.Consumer{}, t.fail("consumer", err)
+	}
+	if err := rows.Close(); err != nil {
+		return placement.Consumer{}, t.fail("consumer", err)
+	}
+	if t.s.dialect == SQLite {
+		t.setKey(uuid, id, false)
+	}
 	return c, nil
+}
+
+// scanConsumer reads a row of qConsumer (SQLite's has the row id first).
+func scanConsumer(r *rawRows, c *placement.Consumer, id *int64) error {
+	i := 0
+	if !r.c.pg {
+		*id, i = r.int(0), 1
+	}
+	c.UUID, c.ProjectID, c.UserID, c.ConsumerType, c.Generation = r.text(i), r.text(i+1), r.text(i+2), r.text(i+3), r.int(i+4)
+	c.CreatedAt, c.UpdatedAt = fromMicro(r.int(i+5)), fromMicro(r.int(i+6))
+	return r.scanErr()
 }
 
 // ConsumerAllocations lists a consumer's allocations by provider and class.
@@ -775,6 +835,9 @@ func (t *txn) CreateConsumer(c placement.Consumer) error {
 	if err := t.storable("consumer", c.UUID, c.ProjectID, c.UserID, c.ConsumerType); err != nil {
 		return err
 	}
+	if t.s.dialect == SQLite {
+		return t.liteCreateConsumer(c)
+	}
 	n, err := t.exec(qCreateConsumer, c.UUID, c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt))
 	if err != nil {
 		return t.fail("create consumer", err)
@@ -783,6 +846,62 @@ func (t *txn) CreateConsumer(c placement.Consumer) error {
 		return &placement.ExistsError{Resource: "consumer", Field: "uuid", Value: c.UUID}
 	}
 	return nil
+}
+
+// liteCreateConsumer inserts a consumer's row (SQLite), or gives its
+// record back to the row kept for the allocations of a consumer without
+// one.
+func (t *txn) liteCreateConsumer(c placement.Consumer) error {
+	var id int64
+	err := t.execOne(qCreateConsumer, []any{c.UUID, c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt)}, &id)
+	if err == nil {
+		t.setKey(c.UUID, id, true) // a new id: no allocation row refers to it
+		return nil
+	}
+	if err != sql.ErrNoRows {
+		return t.fail("create consumer", err)
+	}
+	err = t.execOne(qReviveConsumer, []any{c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt), c.UUID}, &id)
+	if err == sql.ErrNoRows {
+		return &placement.ExistsError{Resource: "consumer", Field: "uuid", Value: c.UUID}
+	}
+	if err != nil {
+		return t.fail("create consumer", err)
+	}
+	t.setKey(c.UUID, id, false)
+	return nil
+}
+
+// consumerKey is a consumer's row id (SQLite) as met in this transaction.
+type consumerKey struct {
+	uuid  string
+	id    int64
+	empty bool // known to hold no allocation rows
+}
+
+func (t *txn) key(uuid string) *consumerKey {
+	for i := range t.keys {
+		if t.keys[i].uuid == uuid {
+			return &t.keys[i]
+		}
+	}
+	return nil
+}
+
+func (t *txn) setKey(uuid string, id int64, empty bool) *consumerKey {
+	if k := t.key(uuid); k != nil {
+		if k.id != id {
+			*k = consumerKey{uuid: uuid, id: id, empty: empty}
+		}
+		k.empty = k.empty || empty
+		return k
+	}
+	t.keys = append(t.keys, consumerKey{uuid: uuid, id: id, empty: empty})
+	return &t.keys[len(t.keys)-1]
+}
+
+func (t *txn) dropKey(uuid string) {
+	t.keys = slices.DeleteFunc(t.keys, func(k consumerKey) bool { return k.uuid == uuid })
 }
 
 // UpdateConsumer stores c if its generation still is expected (the
@@ -807,9 +926,17 @@ func (t *txn) UpdateConsumer(c placement.Consumer, expected int64) error {
 		Expected: placement.ExpectGeneration(expected), Actual: actual, Exists: err == nil}
 }
 
-// DeleteConsumer deletes a consumer record.
+// DeleteConsumer deletes a consumer record. (On SQLite the row of a
+// consumer that still holds allocations stays, without its record.)
 func (t *txn) DeleteConsumer(uuid string) error {
 	n, err := t.exec(qDeleteConsumer, uuid)
+	if err == nil && n == 1 {
+		t.dropKey(uuid)
+		return nil
+	}
+	if err == nil && t.s.dialect == SQLite {
+		n, err = t.exec(qHideConsumer, uuid)
+	}
 	if err == errNoMatch || (err == nil && n == 0) {
 		return notFound("consumer", uuid)
 	}
@@ -844,34 +971,66 @@ func (t *txn) ReplaceAllocations(consumer string, allocs []placement.AllocationR
 		if !ok {
 			return t.missingAllocationTarget(allocs)
 		}
-		if _, err := t.exec(qLockUsages, consumer, arg); err != nil {
+		var locked, written int64
+		if err := t.execOne(qReplaceAllocations, []any{arg, consumer, consumer, consumer}, &locked, &written); err != nil {
 			return t.fail("replace allocations", err)
 		}
-		if _, err := t.exec(qDeleteAllocations, consumer); err != nil {
-			return t.fail("replace allocations", err)
-		}
-		if len(allocs) == 0 {
-			return nil
-		}
-		n, err := t.exec(qInsertAllocations, consumer, arg)
-		if err != nil {
-			return t.fail("replace allocations", err)
-		}
-		if n != int64(len(allocs)) {
+		if written != int64(len(allocs)) {
 			return t.missingAllocationTarget(allocs)
 		}
 		return nil
 	}
-	if _, err := t.exec(qDeleteAllocations, consumer); err != nil {
-		return t.fail("replace allocations", err)
+	return t.liteReplaceAllocations(consumer, allocs)
+}
+
+// liteReplaceAllocations replaces a consumer's allocation rows (SQLite),
+// which refer to the consumer's row id: the row of its record, or one kept
+// (has_record = 0) for the allocations of a consumer without a record.
+func (t *txn) liteReplaceAllocations(consumer string, allocs []placement.AllocationRecord) error {
+	k := t.key(consumer)
+	if k == nil {
+		var id int64
+		err := t.one(qConsumerID, []any{consumer}, &id)
+		switch {
+		case err == sql.ErrNoRows:
+			if len(allocs) == 0 {
+				return nil // no row, so no allocations
+			}
+			if err := t.execOne(qHiddenConsumer, []any{consumer}, &id); err != nil {
+				return t.fail("replace allocations", err)
+			}
+			k = t.setKey(consumer, id, true)
+		case err != nil:
+			return t.fail("replace allocations", err)
+		default:
+			k = t.setKey(consumer, id, false)
+		}
 	}
+	id := k.id
+	if !k.empty {
+		if _, err := t.exec(qDeleteAllocations, id); err != nil {
+			return t.fail("replace allocations", err)
+		}
+	}
+	// k may move (t.keys grows) only in the statements above.
+	k.empty = len(allocs) == 0
 	for _, a := range allocs {
-		n, err := t.exec(qInsertAllocation, consumer, a.Used, a.ProviderUUID, a.ResourceClass)
+		k.empty = false
+		n, err := t.exec(qInsertAllocation, id, a.Used, a.ProviderUUID, a.ResourceClass)
 		if err != nil {
 			return t.fail("replace allocations", err)
 		}
 		if n != 1 {
 			return t.missingAllocationTarget([]placement.AllocationRecord{a})
+		}
+	}
+	if len(allocs) == 0 {
+		n, err := t.exec(qDropHiddenConsumer, id)
+		if err != nil {
+			return t.fail("replace allocations", err)
+		}
+		if n == 1 {
+			t.dropKey(consumer)
 		}
 	}
 	return nil
