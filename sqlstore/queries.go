@@ -262,37 +262,42 @@ AND class_id = (SELECT id FROM resource_classes WHERE name = ?)`
 WHERE uuid = ? AND generation = ?`
 	pgDeleteConsumer = `DELETE FROM consumers WHERE uuid = ?`
 	// PostgreSQL: replace a consumer's allocations in one statement (one
-	// round trip). The second parameter is a JSON array of
-	// [provider uuid, class name, used] rows. First the usage rows the
-	// replacement changes (the consumer's current rows and the new ones)
-	// are locked in one global order, so that two writers moving
-	// allocations in opposite directions cannot deadlock; then the rows
-	// not in the new set are deleted and the new set is upserted (a row
-	// kept with a new amount is updated in place: a delete and an insert of
-	// one key cannot meet in one statement). The statement-level triggers
-	// keep usages in step when the statement ends, on rows already locked.
-	// It returns the number of usage rows locked (to make sure the lock
-	// runs) and of rows written.
+	// round trip) and keep usages in step (schema version 2 has no
+	// triggers on allocations). The first parameter is a JSON array of
+	// [provider uuid, class name, used] rows. The consumer's current rows
+	// are locked; the change of usage per provider and class (new minus
+	// current) is applied in one upsert in (provider, class) order, so that
+	// writers moving allocations in opposite directions lock usage rows in
+	// the same order and cannot deadlock; the rows not in the new set are
+	// deleted and the new set is upserted (a row kept with a new amount is
+	// updated in place: a delete and an insert of one key cannot meet in
+	// one statement). It returns the number of usage rows changed and of
+	// allocation rows written.
 	pgReplaceAllocations = `WITH new AS (
   SELECT p.id AS provider_id, c.id AS class_id, CAST(r.v->>2 AS BIGINT) AS used
   FROM jsonb_array_elements(CAST(? AS jsonb)) AS r(v)
   JOIN resource_providers p ON p.uuid = r.v->>0
   JOIN resource_classes c ON c.name = r.v->>1),
-lk AS (
-  SELECT u.used FROM usages u WHERE (u.provider_id, u.class_id) IN (
-    SELECT a.provider_id, a.class_id FROM allocations a WHERE a.consumer_uuid = CAST(? AS TEXT)
-    UNION SELECT provider_id, class_id FROM new)
-  ORDER BY u.provider_id, u.class_id FOR UPDATE OF u),
+old AS (
+  SELECT a.provider_id, a.class_id, a.used FROM allocations a WHERE a.consumer_uuid = CAST(? AS TEXT) FOR UPDATE),
+delta AS (
+  SELECT d.provider_id, d.class_id, SUM(d.used) AS used FROM (
+    SELECT provider_id, class_id, used FROM new UNION ALL SELECT provider_id, class_id, -used FROM old) d
+  GROUP BY d.provider_id, d.class_id HAVING SUM(d.used) <> 0),
+usage AS (
+  INSERT INTO usages AS u (provider_id, class_id, used)
+  SELECT provider_id, class_id, used FROM delta ORDER BY provider_id, class_id
+  ON CONFLICT (provider_id, class_id) DO UPDATE SET used = u.used + excluded.used
+  RETURNING 1),
 del AS (
   DELETE FROM allocations a WHERE a.consumer_uuid = CAST(? AS TEXT)
-  AND NOT EXISTS (SELECT 1 FROM new n WHERE n.provider_id = a.provider_id AND n.class_id = a.class_id)
-  AND (SELECT COUNT(*) FROM lk) >= 0),
+  AND NOT EXISTS (SELECT 1 FROM new n WHERE n.provider_id = a.provider_id AND n.class_id = a.class_id)),
 ins AS (
   INSERT INTO allocations (consumer_uuid, provider_id, class_id, used)
-  SELECT CAST(? AS TEXT), provider_id, class_id, used FROM new WHERE (SELECT COUNT(*) FROM lk) >= 0
+  SELECT CAST(? AS TEXT), provider_id, class_id, used FROM new
   ON CONFLICT (consumer_uuid, provider_id, class_id) DO UPDATE SET used = excluded.used
   RETURNING 1)
-SELECT (SELECT COUNT(*) FROM lk), (SELECT COUNT(*) FROM ins)`
+SELECT (SELECT COUNT(*) FROM usage), (SELECT COUNT(*) FROM ins)`
 	// Every inventory has a usage row (0 until allocated), so that the row
 	// exists to be locked before it is first changed.
 	pgEnsureUsage = `INSERT INTO usages (provider_id, class_id, used)

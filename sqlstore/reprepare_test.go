@@ -37,9 +37,18 @@ func TestSQLiteNoReprepare(t *testing.T) {
 			return err
 		}
 		defer c.(driver.ExecerContext).ExecContext(ctx, "ROLLBACK", nil)
-		// Providers for the foreign keys of the statements' arguments.
+		// Providers, consumers and classes for the foreign keys of the
+		// statements' arguments.
 		if _, err := c.(driver.ExecerContext).ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
 INSERT INTO resource_providers (id, uuid, name, generation, root_uuid, created_at, updated_at) SELECT i, i, 'n' || i, 0, i, 0, 0 FROM n`, nil); err != nil {
+			return err
+		}
+		if _, err := c.(driver.ExecerContext).ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+INSERT INTO consumers (id, uuid, project_id, user_id, consumer_type, generation, created_at, updated_at) SELECT i, 'c' || i, '', '', '', 0, 0, 0 FROM n`, nil); err != nil {
+			return err
+		}
+		if _, err := c.(driver.ExecerContext).ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)
+INSERT OR IGNORE INTO resource_classes (id, name, created_at, updated_at) SELECT i, 'CUSTOM_' || i, 0, 0 FROM n`, nil); err != nil {
 			return err
 		}
 		for id, text := range sqliteText[:qBeginWrite] {

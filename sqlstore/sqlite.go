@@ -22,7 +22,7 @@ const sqliteDriver = "sqlstore-sqlite3"
 // sqliteConnSetup: checkpoint inside a commit only when the WAL has grown
 // past 4000 pages (the background checkpointer does most of the work; see
 // checkpoint.go).
-const sqliteConnSetup = `PRAGMA wal_autocheckpoint = 4000`
+const sqliteConnSetup = `PRAGMA wal_autocheckpoint = 4000; PRAGMA cache_size = -65536`
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
@@ -49,9 +49,10 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlstore: OpenSQLite needs a file path, not %q", path)
 	}
-	if err := registerVFS(); err != nil {
-		return nil, err
-	}
+	// The VFS that gathers WAL writes (sqlite_vfs.go); without it (an
+	// SQLite older than 3.32 linked with the libsqlite3 build tag) the
+	// default one.
+	vfs := registerVFS()
 	sync := "NORMAL"
 	if cfg.synchronousFull {
 		sync = "FULL"
@@ -63,7 +64,9 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		q.Set("_foreign_keys", "on")
 		q.Set("_synchronous", sync)
 		q.Set("_txlock", txlock)
-		q.Set("vfs", sqliteVFSName)
+		if vfs != "" {
+			q.Set("vfs", vfs)
+		}
 		// Keep every statement of the package prepared on each connection.
 		q.Set("_stmt_cache_size", strconv.Itoa(2*int(numStmts)))
 		if readonly {

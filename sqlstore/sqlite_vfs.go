@@ -306,25 +306,24 @@ static int wbRegister(const char *name){
 */
 import "C"
 
-import (
-	"fmt"
-	"sync"
-)
+import "sync"
 
 // sqliteVFSName names the VFS in OpenSQLite's DSN.
 const sqliteVFSName = "sqlstore-walbuf"
 
 var (
 	vfsOnce sync.Once
-	vfsErr  error
+	vfsName string
 )
 
-// registerVFS registers the VFS (once per process).
-func registerVFS() error {
+// registerVFS registers the VFS (once per process) and returns its name,
+// or "" if it cannot be (the SQLite library lacks
+// sqlite3_database_file_object, 3.32).
+func registerVFS() string {
 	vfsOnce.Do(func() {
-		if rc := C.wbRegister(C.CString(sqliteVFSName)); rc != 0 {
-			vfsErr = fmt.Errorf("sqlstore: registering the SQLite VFS: error %d", int(rc))
+		if C.wbRegister(C.CString(sqliteVFSName)) == 0 {
+			vfsName = sqliteVFSName
 		}
 	})
-	return vfsErr
+	return vfsName
 }

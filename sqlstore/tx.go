@@ -249,20 +249,20 @@ func (t *txn) provider(op string, id stmtID, key string) (placement.ResourceProv
 
 // Provider returns the provider with this uuid.
 //
-// It reads the provider's inventories and usage in the same statement (one
-// snapshot), kept for the Resources call that usually follows; except in a
-// PostgreSQL write transaction, where it also locks the provider's row
-// until the end of the transaction (SELECT ... FOR NO KEY UPDATE), so that
-// concurrent writers on one provider queue instead of failing their
-// generation compare-and-swap again and again. (There the usage must be
-// read by a later statement: at READ COMMITTED a statement that waited for
-// the lock sees the provider's new row but the other tables as they were
-// when it started.) To stay free of deadlocks a transaction waits for such
-// a lock only in ascending uuid order and before it has written anything;
-// any other lock is taken with NOWAIT, and if the row is busy the
-// transaction fails with lock_not_available (55P03). Update then runs it
-// again, first locking (in order) every provider the failed attempt asked
-// for.
+// It reads the provider's inventories and usage with it, in one statement
+// and snapshot, and keeps them for the Resources call that usually follows.
+// In a PostgreSQL write transaction it first locks the provider's row until
+// the end of the transaction (SELECT ... FOR NO KEY UPDATE, in the function
+// sqlstore_lock_provider, which then reads the provider and its usage by a
+// second statement, once the lock is held: a single statement that waited
+// for the lock would return the provider's new row but the usage as it was
+// when the statement began), so that concurrent writers on one provider
+// queue instead of failing their generation compare-and-swap again and
+// again. To stay free of deadlocks a transaction waits for such a lock only
+// in ascending uuid order and before it has written anything; any other
+// lock is taken with NOWAIT, and if the row is busy the transaction fails
+// with lock_not_available (55P03). Update then runs it again, first locking
+// (in order) every provider the failed attempt asked for.
 func (t *txn) Provider(uuid string) (placement.ResourceProvider, error) {
 	if !t.write || t.s.dialect != PostgreSQL {
 		return t.providerResources(qProviderResources, uuid)
@@ -971,8 +971,8 @@ func (t *txn) ReplaceAllocations(consumer string, allocs []placement.AllocationR
 		if !ok {
 			return t.missingAllocationTarget(allocs)
 		}
-		var locked, written int64
-		if err := t.execOne(qReplaceAllocations, []any{arg, consumer, consumer, consumer}, &locked, &written); err != nil {
+		var changed, written int64
+		if err := t.execOne(qReplaceAllocations, []any{arg, consumer, consumer, consumer}, &changed, &written); err != nil {
 			return t.fail("replace allocations", err)
 		}
 		if written != int64(len(allocs)) {
@@ -1012,10 +1012,8 @@ func (t *txn) liteReplaceAllocations(consumer string, allocs []placement.Allocat
 			return t.fail("replace allocations", err)
 		}
 	}
-	// k may move (t.keys grows) only in the statements above.
-	k.empty = len(allocs) == 0
+	k.empty = len(allocs) == 0 // (the statements below do not move t.keys)
 	for _, a := range allocs {
-		k.empty = false
 		n, err := t.exec(qInsertAllocation, id, a.Used, a.ProviderUUID, a.ResourceClass)
 		if err != nil {
 			return t.fail("replace allocations", err)

@@ -1,6 +1,18 @@
 -- Schema version 2 (PostgreSQL). (SQLite's version 2 keys allocation rows by
 -- consumer id; PostgreSQL keeps consumer uuids.)
 --
+-- The statement that replaces a consumer's allocation rows keeps usages in
+-- step itself (one ordered upsert of the change per provider and class), so
+-- the statement-level triggers go: three trigger functions with transition
+-- tables ran for every replacement (even with no row deleted), and were
+-- most of its cost.
+DROP TRIGGER allocations_usage_insert ON allocations;
+DROP TRIGGER allocations_usage_delete ON allocations;
+DROP TRIGGER allocations_usage_update ON allocations;
+DROP FUNCTION allocations_usage_add();
+DROP FUNCTION allocations_usage_sub();
+DROP FUNCTION allocations_usage_move();
+--
 -- sqlstore_lock_provider locks a provider's row for the rest of the
 -- transaction (FOR NO KEY UPDATE, waiting or NOWAIT) and then returns the
 -- provider with each of its inventories and their usage (one row per
