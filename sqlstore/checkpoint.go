@@ -25,7 +25,7 @@ import (
 // sqliteConnSetup's 4000 pages, as the bound on the WAL's size: when it
 // triggers, the background has already copied most pages, so the writer
 // only finishes the remainder, and the next write starts the WAL again from
-// its beginning (the file, about 20 MB then, is reused, not grown).
+// its beginning (the file, a few MB then, is reused, not grown).
 // Durability is unchanged: commits are in the WAL either way, and
 // checkpoints only make the database file catch up.
 

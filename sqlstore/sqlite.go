@@ -19,10 +19,16 @@ import (
 // needs beyond what its DSN parameters can say.
 const sqliteDriver = "sqlstore-sqlite3"
 
-// sqliteConnSetup: checkpoint inside a commit only when the WAL has grown
-// past 4000 pages (the background checkpointer does most of the work; see
-// checkpoint.go).
-const sqliteConnSetup = `PRAGMA wal_autocheckpoint = 4000; PRAGMA cache_size = -65536`
+// sqliteConnSetup runs on every connection OpenSQLite opens. A database
+// it creates gets 1 KiB pages (page_size only applies to a database with no
+// content yet, so it is set before WAL mode): a claim dirties a handful of
+// pages of different b-trees (consumers, their uuid index, allocations,
+// usages, the provider's row) and its commit writes and checksums each
+// whole page into the WAL, so smaller pages are less work per commit
+// (5-10% of a claim's CPU time), at no measurable cost to reads. Then:
+// checkpoint inside a commit only when the WAL has grown past 4000 pages
+// (the background checkpointer does most of the work; see checkpoint.go).
+const sqliteConnSetup = `PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4000`
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
@@ -59,7 +65,6 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	}
 	dsn := func(txlock string, readonly bool) string {
 		q := url.Values{}
-		q.Set("_journal_mode", "WAL")
 		q.Set("_busy_timeout", strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10))
 		q.Set("_foreign_keys", "on")
 		q.Set("_synchronous", sync)
