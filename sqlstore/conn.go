@@ -103,6 +103,25 @@ func (c *rawConn) exec(ctx context.Context, id stmtID, args []any) (int64, error
 	return res.RowsAffected()
 }
 
+// insert runs insert statement id (SQLite) and returns the number of rows
+// it inserted and the row id of the last one (SQLite's last_insert_rowid:
+// unlike RETURNING, it needs no temporary table).
+func (c *rawConn) insert(id stmtID, args []any) (n, rowID int64, err error) {
+	nv, err := c.named(args)
+	if err != nil {
+		return 0, 0, err
+	}
+	res, err := c.ex.ExecContext(context.Background(), c.text[id], nv)
+	if err != nil {
+		return 0, 0, skipped(err)
+	}
+	if n, err = res.RowsAffected(); err != nil || n == 0 {
+		return n, 0, err
+	}
+	rowID, err = res.LastInsertId()
+	return n, rowID, err
+}
+
 // control runs a transaction-control statement (qBeginWrite, qBeginRead,
 // qCommit, qRollback). It is not interrupted by a context: a commit that
 // the database carries out is reported as such. (On SQLite it runs as a

@@ -66,6 +66,7 @@ const (
 	qDeleteProviderAggregates
 	qDeleteProvider
 	qBumpGeneration
+	qBumpGenerationByID
 	qPutInventory
 	qDeleteInventory
 	qCreateClass
@@ -88,6 +89,7 @@ const (
 	qReplaceAllocations
 	qEnsureUsage
 	qInsertAllocation
+	qInsertAllocationByID
 
 	qStandardClasses
 	qSeedClasses
@@ -116,9 +118,13 @@ const providerCols = `SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root
 // providerResourceCols: a provider with each of its inventories and their
 // usage, one row per inventory (one row with an empty class name when it
 // has none).
-const providerResourceCols = `SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root_uuid, p.created_at, p.updated_at,
+const providerResourceCols = providerResourceList + providerResourceFrom
+
+const providerResourceList = `SELECT p.uuid, p.name, p.generation, p.parent_uuid, p.root_uuid, p.created_at, p.updated_at,
   COALESCE(c.name, ''), COALESCE(i.total, 0), COALESCE(i.reserved, 0), COALESCE(i.min_unit, 0), COALESCE(i.max_unit, 0),
-  COALESCE(i.step_size, 0), COALESCE(i.allocation_ratio, 0), COALESCE(i.created_at, 0), COALESCE(i.updated_at, 0), COALESCE(u.used, 0)
+  COALESCE(i.step_size, 0), COALESCE(i.allocation_ratio, 0), COALESCE(i.created_at, 0), COALESCE(i.updated_at, 0), COALESCE(u.used, 0)`
+
+const providerResourceFrom = `
 FROM resource_providers p
 LEFT JOIN inventories i ON i.provider_id = p.id
 LEFT JOIN resource_classes c ON c.id = i.class_id
@@ -308,7 +314,9 @@ ON CONFLICT (provider_id, class_id) DO NOTHING`
 
 // SQLite texts: compared parameters written +? (see above).
 const (
-	sqliteProviderResources = providerResourceCols + `WHERE p.uuid = +?`
+	// SQLite: with the row ids of the provider and of each class (kept by
+	// the transaction for its allocation writes: see txn.ids).
+	sqliteProviderResources = providerResourceList + `, p.id, COALESCE(i.class_id, 0)` + providerResourceFrom + `WHERE p.uuid = +?`
 	sqliteProviderByName    = providerCols + `WHERE p.name = +?`
 	sqliteProviderID        = `SELECT id FROM resource_providers WHERE uuid = +?`
 	sqliteProviderGen       = `SELECT generation FROM resource_providers WHERE uuid = +?`
@@ -363,8 +371,10 @@ JOIN resource_classes c ON c.id = a.class_id
 WHERE co.project_id = +? AND (+? = '' OR co.user_id = +?) AND co.has_record = 1
 GROUP BY co.uuid, co.consumer_type, c.name ORDER BY co.uuid, c.name`
 	// A new consumer's id, or no row if the uuid has a row already.
+	// (Without RETURNING, which needs a temporary table: the new row's id
+	// is SQLite's last_insert_rowid.)
 	sqliteCreateConsumer = `INSERT INTO consumers (uuid, project_id, user_id, consumer_type, generation, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
 	// Gives the row of a consumer without a record its record again.
 	sqliteReviveConsumer = `UPDATE consumers SET project_id = ?, user_id = ?, consumer_type = ?, generation = ?, created_at = ?, updated_at = ?, has_record = 1
 WHERE uuid = +? AND has_record = 0 RETURNING id`
@@ -385,6 +395,7 @@ AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.consumer_id = consumers.id)`
 	sqliteDeleteProviderAggregates  = `DELETE FROM provider_aggregates WHERE provider_id = +?`
 	sqliteDeleteProvider            = `DELETE FROM resource_providers WHERE id = +?`
 	sqliteBumpGeneration            = `UPDATE resource_providers SET generation = generation + 1 WHERE uuid = +? AND generation = +?`
+	sqliteBumpGenerationByID        = `UPDATE resource_providers SET generation = generation + 1 WHERE id = ? AND generation = +?`
 	sqlitePutInventory              = `INSERT INTO inventories (provider_id, class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, created_at, updated_at)
 SELECT p.id, c.id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT)
 FROM resource_providers p, resource_classes c WHERE p.uuid = +? AND c.name = +?
@@ -407,6 +418,11 @@ ON CONFLICT (provider_id, class_id) DO NOTHING`
 	// triggers keep usages in step).
 	sqliteInsertAllocation = `INSERT INTO allocations (consumer_id, provider_id, class_id, used)
 SELECT ?, p.id, c.id, ? FROM resource_providers p, resource_classes c WHERE p.uuid = +? AND c.name = +?`
+	// The same with the provider's and the class's row ids: rows from
+	// VALUES, where the SELECT above makes SQLite (because of the
+	// triggers) gather its rows in a temporary table first, which cost as
+	// much as the insert itself.
+	sqliteInsertAllocationByID = `INSERT INTO allocations (consumer_id, provider_id, class_id, used) VALUES (?, ?, ?, ?)`
 )
 
 // sqliteText holds every statement's SQLite text.
@@ -450,6 +466,7 @@ var sqliteText = [numStmts]string{
 	qDeleteProviderAggregates:  sqliteDeleteProviderAggregates,
 	qDeleteProvider:            sqliteDeleteProvider,
 	qBumpGeneration:            sqliteBumpGeneration,
+	qBumpGenerationByID:        sqliteBumpGenerationByID,
 	qPutInventory:              sqlitePutInventory,
 	qDeleteInventory:           sqliteDeleteInventory,
 	qCreateClass:               sqliteCreateClass,
@@ -472,6 +489,7 @@ var sqliteText = [numStmts]string{
 	qReplaceAllocations:        sqliteDeleteAllocations, // unused on SQLite
 	qEnsureUsage:               sqliteEnsureUsage,
 	qInsertAllocation:          sqliteInsertAllocation,
+	qInsertAllocationByID:      sqliteInsertAllocationByID,
 
 	qStandardClasses: sqlStandardClasses,
 	qSeedClasses:     sqliteSeedClasses,
@@ -524,6 +542,7 @@ var postgresText = [numStmts]string{
 	qDeleteProviderAggregates:  pgDeleteProviderAggregates,
 	qDeleteProvider:            pgDeleteProvider,
 	qBumpGeneration:            pgBumpGeneration,
+	qBumpGenerationByID:        pgBumpGeneration, // unused on PostgreSQL
 	qPutInventory:              pgPutInventory,
 	qDeleteInventory:           pgDeleteInventory,
 	qCreateClass:               postgresCreateClass,
@@ -546,6 +565,7 @@ var postgresText = [numStmts]string{
 	qReplaceAllocations:        pgReplaceAllocations,
 	qEnsureUsage:               pgEnsureUsage,
 	qInsertAllocation:          pgDeleteAllocations, // unused on PostgreSQL
+	qInsertAllocationByID:      pgDeleteAllocations, // unused on PostgreSQL
 
 	qStandardClasses: sqlStandardClasses,
 	qSeedClasses:     pgSeedClasses,

@@ -42,6 +42,41 @@ type txn struct {
 	resOK  bool
 	// SQLite: the row ids of the consumers met.
 	keys []consumerKey
+	// SQLite: the row ids of the providers read by Provider and of their
+	// inventories' classes, so that the allocation rows and generation
+	// bumps that follow in a claim need no lookup by uuid or name. A write
+	// that could end such a pairing (deleting a provider, renaming or
+	// deleting a class) forgets them all.
+	ids []rowIDs
+}
+
+// rowIDs pairs a provider's uuid and one of its classes with their row ids
+// (class "" and id 0 for a provider without inventory).
+type rowIDs struct {
+	provider, class string
+	pid, cid        int64
+}
+
+// rowIDsOf returns the row ids of provider and class if this transaction
+// has read them.
+func (t *txn) rowIDsOf(provider, class string) (pid, cid int64, ok bool) {
+	for _, r := range t.ids {
+		if r.provider == provider && r.class == class && r.cid != 0 {
+			return r.pid, r.cid, true
+		}
+	}
+	return 0, 0, false
+}
+
+// providerRowID returns the row id of provider if this transaction has
+// read it.
+func (t *txn) providerRowID(provider string) (int64, bool) {
+	for _, r := range t.ids {
+		if r.provider == provider {
+			return r.pid, true
+		}
+	}
+	return 0, false
 }
 
 var (
@@ -306,6 +341,9 @@ func (t *txn) providerResources(id stmtID, uuid string) (placement.ResourceProvi
 		found = true
 		if x.ResourceClass != "" { // "" when the provider has no inventory
 			res = append(res, x)
+		}
+		if !t.c.pg {
+			t.ids = append(t.ids, rowIDs{provider: p.UUID, class: x.ResourceClass, pid: rows.int(17), cid: rows.int(18)})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -654,6 +692,7 @@ func (t *txn) DeleteProvider(uuid string) error {
 	if allocs > 0 {
 		return &placement.InUseError{Err: placement.ErrProviderInUse, Resource: "resource provider", ID: uuid}
 	}
+	t.ids = t.ids[:0]
 	for _, q := range [...]stmtID{qDeleteProviderInventories, qDeleteProviderUsages, qDeleteProviderTraits, qDeleteProviderAggregates, qDeleteProvider} {
 		if _, err := t.exec(q, id); err != nil {
 			return t.fail("delete provider", err)
@@ -666,7 +705,13 @@ func (t *txn) DeleteProvider(uuid string) error {
 // still is expected, exactly one row, or a *placement.ConflictError with
 // the stored generation.
 func (t *txn) BumpProviderGeneration(uuid string, expected int64) error {
-	n, err := t.exec(qBumpGeneration, uuid, expected)
+	var n int64
+	var err error
+	if pid, ok := t.providerRowID(uuid); ok {
+		n, err = t.exec(qBumpGenerationByID, pid, expected)
+	} else {
+		n, err = t.exec(qBumpGeneration, uuid, expected)
+	}
 	if err == errNoMatch {
 		return notFound("resource provider", uuid)
 	}
@@ -751,6 +796,7 @@ func (t *txn) RenameResourceClass(from string, rc placement.ResourceClass) error
 	if taken > 0 {
 		return &placement.ExistsError{Resource: "resource class", Field: "name", Value: rc.Name}
 	}
+	t.ids = t.ids[:0]
 	n, err := t.exec(qRenameClass, rc.Name, micro(rc.UpdatedAt), from)
 	if err == errNoMatch || (err == nil && n == 0) {
 		return notFound("resource class", from)
@@ -766,6 +812,7 @@ func (t *txn) RenameResourceClass(from string, rc placement.ResourceClass) error
 
 // DeleteResourceClass deletes a custom class.
 func (t *txn) DeleteResourceClass(name string) error {
+	t.ids = t.ids[:0]
 	if _, err := t.exec(qDeleteClassUsages, name); err != nil && err != errNoMatch {
 		return t.fail("delete resource class", err)
 	}
@@ -852,14 +899,16 @@ func (t *txn) CreateConsumer(c placement.Consumer) error {
 // record back to the row kept for the allocations of a consumer without
 // one.
 func (t *txn) liteCreateConsumer(c placement.Consumer) error {
-	var id int64
-	err := t.execOne(qCreateConsumer, []any{c.UUID, c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt)}, &id)
-	if err == nil {
+	if err := t.writing(); err != nil {
+		return err
+	}
+	n, id, err := t.c.insert(qCreateConsumer, []any{c.UUID, c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt)})
+	if err != nil {
+		return t.fail("create consumer", err)
+	}
+	if n == 1 {
 		t.setKey(c.UUID, id, true) // a new id: no allocation row refers to it
 		return nil
-	}
-	if err != sql.ErrNoRows {
-		return t.fail("create consumer", err)
 	}
 	err = t.execOne(qReviveConsumer, []any{c.ProjectID, c.UserID, c.ConsumerType, c.Generation, micro(c.CreatedAt), micro(c.UpdatedAt), c.UUID}, &id)
 	if err == sql.ErrNoRows {
@@ -1014,7 +1063,13 @@ func (t *txn) liteReplaceAllocations(consumer string, allocs []placement.Allocat
 	}
 	k.empty = len(allocs) == 0 // (the statements below do not move t.keys)
 	for _, a := range allocs {
-		n, err := t.exec(qInsertAllocation, id, a.Used, a.ProviderUUID, a.ResourceClass)
+		var n int64
+		var err error
+		if pid, cid, ok := t.rowIDsOf(a.ProviderUUID, a.ResourceClass); ok {
+			n, err = t.exec(qInsertAllocationByID, id, pid, cid, a.Used)
+		} else {
+			n, err = t.exec(qInsertAllocation, id, a.Used, a.ProviderUUID, a.ResourceClass)
+		}
 		if err != nil {
 			return t.fail("replace allocations", err)
 		}
