@@ -47,7 +47,8 @@ type txn struct {
 	// bumps that follow in a claim need no lookup by uuid or name. A write
 	// that could end such a pairing (deleting a provider, renaming or
 	// deleting a class) forgets them all.
-	ids []rowIDs
+	ids    []rowIDs
+	idsBuf [4]rowIDs
 }
 
 // rowIDs pairs a provider's uuid and one of its classes with their row ids
@@ -342,7 +343,10 @@ func (t *txn) providerResources(id stmtID, uuid string) (placement.ResourceProvi
 		if x.ResourceClass != "" { // "" when the provider has no inventory
 			res = append(res, x)
 		}
-		if !t.c.pg {
+		if t.write && !t.c.pg {
+			if t.ids == nil {
+				t.ids = t.idsBuf[:0]
+			}
 			t.ids = append(t.ids, rowIDs{provider: p.UUID, class: x.ResourceClass, pid: rows.int(17), cid: rows.int(18)})
 		}
 	}
