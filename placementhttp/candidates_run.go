@@ -1,7 +1,6 @@
 package placementhttp
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,125 +52,126 @@ func (h *handler) runCandidates(rq *request, req *acRequest) error {
 		return rq.common(err, "")
 	}
 
-	body := encodeCandidates(&cands, rq.version)
+	bp := getBody()
+	*bp = appendCandidates(*bp, &cands, rq.version)
 	rq.cache(h.now())
 	rq.successHeaders()
 	rq.w.Header().Set("Content-Type", "application/json")
-	rq.writeRaw(http.StatusOK, body)
+	rq.writeRaw(http.StatusOK, *bp)
+	putBody(bp)
 	return nil
 }
 
-// encodeCandidates writes the response body directly (it can hold
-// thousands of candidates: no intermediate tree).
-func encodeCandidates(c *placement.Candidates, v version) []byte {
-	var b bytes.Buffer
-	b.Grow(256 + 200*len(c.AllocationRequests) + 300*len(c.ProviderSummaries))
-	num := func(n int64) {
-		var tmp [20]byte
-		b.Write(strconv.AppendInt(tmp[:0], n, 10))
+// appendCandidates appends the response body (it can hold thousands of
+// candidates: no intermediate tree, no reflection).
+func appendCandidates(b []byte, c *placement.Candidates, v version) []byte {
+	if need := 256 + 200*len(c.AllocationRequests) + 300*len(c.ProviderSummaries); cap(b)-len(b) < need {
+		b = append(make([]byte, 0, len(b)+need), b...)
 	}
-	b.WriteString(`{"allocation_requests": [`)
+	b = append(b, `{"allocation_requests": [`...)
 	for i := range c.AllocationRequests {
 		ar := &c.AllocationRequests[i]
 		if i > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
 		if v.atLeast(12) {
-			b.WriteString(`{"allocations": {`)
+			b = append(b, `{"allocations": {`...)
 			prev := ""
-			for j, a := range ar.Allocations {
+			for j := range ar.Allocations {
+				a := &ar.Allocations[j]
 				if j == 0 || a.ProviderUUID != prev {
 					if j > 0 {
-						b.WriteString("}}, ")
+						b = append(b, "}}, "...)
 					}
-					encodeString(&b, a.ProviderUUID)
-					b.WriteString(`: {"resources": {`)
+					b = appendString(b, a.ProviderUUID)
+					b = append(b, `: {"resources": {`...)
 				} else {
-					b.WriteString(", ")
+					b = append(b, ", "...)
 				}
 				prev = a.ProviderUUID
-				encodeString(&b, a.ResourceClass)
-				b.WriteString(": ")
-				num(a.Used)
+				b = appendString(b, a.ResourceClass)
+				b = append(b, ": "...)
+				b = strconv.AppendInt(b, a.Used, 10)
 			}
 			if len(ar.Allocations) > 0 {
-				b.WriteString("}}")
+				b = append(b, "}}"...)
 			}
-			b.WriteByte('}')
+			b = append(b, '}')
 			if v.atLeast(34) {
-				b.WriteString(`, "mappings": {`)
+				b = append(b, `, "mappings": {`...)
 				for j, m := range ar.Mappings {
 					if j > 0 {
-						b.WriteString(", ")
+						b = append(b, ", "...)
 					}
-					encodeString(&b, m.Suffix)
-					b.WriteString(": ")
-					encode(&b, m.Providers)
+					b = appendString(b, m.Suffix)
+					b = append(b, ": "...)
+					b = appendStrings(b, m.Providers)
 				}
-				b.WriteByte('}')
+				b = append(b, '}')
 			}
-			b.WriteByte('}')
+			b = append(b, '}')
 			continue
 		}
-		b.WriteString(`{"allocations": [`)
+		b = append(b, `{"allocations": [`...)
 		prev := ""
-		for j, a := range ar.Allocations {
+		for j := range ar.Allocations {
+			a := &ar.Allocations[j]
 			if j == 0 || a.ProviderUUID != prev {
 				if j > 0 {
-					b.WriteString("}}, ")
+					b = append(b, "}}, "...)
 				}
-				b.WriteString(`{"resource_provider": {"uuid": `)
-				encodeString(&b, a.ProviderUUID)
-				b.WriteString(`}, "resources": {`)
+				b = append(b, `{"resource_provider": {"uuid": `...)
+				b = appendString(b, a.ProviderUUID)
+				b = append(b, `}, "resources": {`...)
 			} else {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
 			prev = a.ProviderUUID
-			encodeString(&b, a.ResourceClass)
-			b.WriteString(": ")
-			num(a.Used)
+			b = appendString(b, a.ResourceClass)
+			b = append(b, ": "...)
+			b = strconv.AppendInt(b, a.Used, 10)
 		}
 		if len(ar.Allocations) > 0 {
-			b.WriteString("}}")
+			b = append(b, "}}"...)
 		}
-		b.WriteString("]}")
+		b = append(b, "]}"...)
 	}
-	b.WriteString(`], "provider_summaries": {`)
+	b = append(b, `], "provider_summaries": {`...)
 	for i := range c.ProviderSummaries {
 		s := &c.ProviderSummaries[i]
 		if i > 0 {
-			b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		encodeString(&b, s.UUID)
-		b.WriteString(`: {"resources": {`)
-		for j, r := range s.Resources {
+		b = appendString(b, s.UUID)
+		b = append(b, `: {"resources": {`...)
+		for j := range s.Resources {
+			r := &s.Resources[j]
 			if j > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			encodeString(&b, r.Class)
-			b.WriteString(`: {"capacity": `)
-			num(r.Capacity)
-			b.WriteString(`, "used": `)
-			num(r.Used)
-			b.WriteByte('}')
+			b = appendString(b, r.Class)
+			b = append(b, `: {"capacity": `...)
+			b = strconv.AppendInt(b, r.Capacity, 10)
+			b = append(b, `, "used": `...)
+			b = strconv.AppendInt(b, r.Used, 10)
+			b = append(b, '}')
 		}
-		b.WriteByte('}')
+		b = append(b, '}')
 		if v.atLeast(17) {
-			b.WriteString(`, "traits": `)
-			traits := s.Traits
-			if traits == nil {
-				traits = []string{}
-			}
-			encode(&b, traits)
+			b = append(b, `, "traits": `...)
+			b = appendStrings(b, s.Traits)
 		}
 		if v.atLeast(29) {
-			b.WriteString(`, "parent_provider_uuid": `)
-			encode(&b, nullable(s.ParentUUID))
-			b.WriteString(`, "root_provider_uuid": `)
-			encodeString(&b, s.RootUUID)
+			b = append(b, `, "parent_provider_uuid": `...)
+			if s.ParentUUID == "" {
+				b = append(b, "null"...)
+			} else {
+				b = appendString(b, s.ParentUUID)
+			}
+			b = append(b, `, "root_provider_uuid": `...)
+			b = appendString(b, s.RootUUID)
 		}
-		b.WriteByte('}')
+		b = append(b, '}')
 	}
-	b.WriteString("}}")
-	return b.Bytes()
+	return append(b, "}}"...)
 }

@@ -125,7 +125,7 @@ func (rq *request) renderError(e *apiError) {
 		h.Set("Allow", e.allow)
 	}
 	if rq.versionSet {
-		h.Set(versionHeader, "placement "+rq.version.String())
+		h.Set(versionHeader, rq.version.header())
 	}
 	status := title(e.status)
 	statusLine := itoa(e.status) + " " + status

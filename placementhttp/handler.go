@@ -225,7 +225,7 @@ func (rq *request) writeRaw(status int, body []byte) {
 // success headers: the microversion and Vary.
 func (rq *request) successHeaders() {
 	h := rq.w.Header()
-	h.Set(versionHeader, "placement "+rq.version.String())
+	h.Set(versionHeader, rq.version.header())
 	h.Set("Vary", "openstack-api-version")
 }
 
@@ -257,7 +257,21 @@ func (rq *request) setLocation(path string) {
 func (rq *request) writeJSON(status int, v any) {
 	rq.successHeaders()
 	rq.w.Header().Set("Content-Type", "application/json")
-	rq.writeRaw(status, marshal(v))
+	bp := getBody()
+	*bp = appendJSON(*bp, v)
+	rq.writeRaw(status, *bp)
+	putBody(bp)
+}
+
+// writeJSONWith answers status with the JSON body that enc appends to
+// the buffer it is given.
+func (rq *request) writeJSONWith(status int, enc func(b []byte) []byte) {
+	rq.successHeaders()
+	rq.w.Header().Set("Content-Type", "application/json")
+	bp := getBody()
+	*bp = enc(*bp)
+	rq.writeRaw(status, *bp)
+	putBody(bp)
 }
 
 // writeEmpty answers a bodiless status (201, 204).

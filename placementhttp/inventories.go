@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,27 +20,40 @@ func (h *handler) inventoryURL(uuid, class string) string {
 	return h.providerURL(uuid) + "/inventories/" + class
 }
 
-func serializeInventory(inv placement.Inventory) obj {
-	return obj{{"total", inv.Total}, {"reserved", inv.Reserved}, {"min_unit", inv.MinUnit},
-		{"max_unit", inv.MaxUnit}, {"step_size", inv.StepSize}, {"allocation_ratio", pyfloat(inv.AllocationRatio)}}
+// appendInventory appends an inventory record's fields (without the
+// closing brace, so that a generation may follow).
+func appendInventory(b []byte, inv *placement.Inventory) []byte {
+	b = append(b, `{"total": `...)
+	b = strconv.AppendInt(b, inv.Total, 10)
+	b = append(b, `, "reserved": `...)
+	b = strconv.AppendInt(b, inv.Reserved, 10)
+	b = append(b, `, "min_unit": `...)
+	b = strconv.AppendInt(b, inv.MinUnit, 10)
+	b = append(b, `, "max_unit": `...)
+	b = strconv.AppendInt(b, inv.MaxUnit, 10)
+	b = append(b, `, "step_size": `...)
+	b = strconv.AppendInt(b, inv.StepSize, 10)
+	b = append(b, `, "allocation_ratio": `...)
+	return appendPyFloat(b, inv.AllocationRatio)
 }
 
 // sendInventory answers one inventory record with the provider generation
 // (Placement omits a zero generation).
 func (rq *request) sendInventory(status int, inv placement.Inventory, gen int64) {
-	o := serializeInventory(inv)
-	if gen != 0 {
-		o = append(o, kv{"resource_provider_generation", gen})
-	}
 	rq.cache(modified(inv.CreatedAt, inv.UpdatedAt))
-	rq.writeJSON(status, o)
+	rq.writeJSONWith(status, func(b []byte) []byte {
+		b = appendInventory(b, &inv)
+		if gen != 0 {
+			b = append(b, `, "resource_provider_generation": `...)
+			b = strconv.AppendInt(b, gen, 10)
+		}
+		return append(b, '}')
+	})
 }
 
 func (rq *request) sendInventories(pi placement.ProviderInventories) {
-	invs := obj{}
 	var last time.Time
 	for _, inv := range pi.Inventories {
-		invs = append(invs, kv{inv.ResourceClass, serializeInventory(inv)})
 		last = latest(last, modified(inv.CreatedAt, inv.UpdatedAt))
 	}
 	if rq.version.atLeast(15) {
@@ -48,22 +62,47 @@ func (rq *request) sendInventories(pi placement.ProviderInventories) {
 			rq.w.Header().Set("Last-Modified", last.UTC().Format(http.TimeFormat))
 		}
 	}
-	rq.writeJSON(http.StatusOK, obj{{"resource_provider_generation", pi.Generation}, {"inventories", invs}})
+	rq.writeJSONWith(http.StatusOK, func(b []byte) []byte {
+		b = append(b, `{"resource_provider_generation": `...)
+		b = strconv.AppendInt(b, pi.Generation, 10)
+		b = append(b, `, "inventories": {`...)
+		for i := range pi.Inventories {
+			inv := &pi.Inventories[i]
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendString(b, inv.ResourceClass)
+			b = append(b, ": "...)
+			b = appendInventory(b, inv)
+			b = append(b, '}')
+		}
+		return append(b, "}}"...)
+	})
 }
 
 // inventoryFrom builds an inventory from a validated record, with
 // Placement's API defaults.
 func inventoryFrom(class string, rec *jvalue) placement.Inventory {
 	inv := placement.NewInventory(class, 0)
-	ints := map[string]*int64{"total": &inv.Total, "reserved": &inv.Reserved, "min_unit": &inv.MinUnit,
-		"max_unit": &inv.MaxUnit, "step_size": &inv.StepSize}
-	for k, p := range ints {
-		if v := rec.get(k); v != nil {
-			*p = v.int64()
+	for _, m := range rec.obj {
+		var p *int64
+		switch m.key {
+		case "total":
+			p = &inv.Total
+		case "reserved":
+			p = &inv.Reserved
+		case "min_unit":
+			p = &inv.MinUnit
+		case "max_unit":
+			p = &inv.MaxUnit
+		case "step_size":
+			p = &inv.StepSize
+		case "allocation_ratio":
+			inv.AllocationRatio = m.val.float()
 		}
-	}
-	if v := rec.get("allocation_ratio"); v != nil {
-		inv.AllocationRatio = v.float()
+		if p != nil {
+			*p = m.val.int64()
+		}
 	}
 	return inv
 }
@@ -257,27 +296,48 @@ func (h *handler) setInventories(rq *request) error {
 		return err
 	}
 	uuid := rq.pathValue("uuid")
-	p, err := rq.getProvider(uuid)
-	if err != nil {
-		return err
-	}
+	// Placement reads the provider (404) before it parses the body (400),
+	// then compares the generation (409) before it checks the capacities
+	// (400). Here the write itself checks the provider and the generation,
+	// so the provider is read only when something fails, to answer as
+	// Placement would have.
 	data, err := rq.extractJSON("invPutAll")
 	if err != nil {
+		if _, perr := rq.getProvider(uuid); perr != nil {
+			return perr
+		}
 		return err
 	}
 	gen := data.get("resource_provider_generation").int64()
-	if gen != p.Generation {
-		return conflict(CodeConcurrentUpdate, "resource provider generation conflict")
+	precheck := func() error {
+		p, err := rq.getProvider(uuid)
+		if err != nil {
+			return err
+		}
+		if gen != p.Generation {
+			return conflict(CodeConcurrentUpdate, "resource provider generation conflict")
+		}
+		return nil
 	}
-	var invs []placement.Inventory
-	for _, m := range data.get("inventories").obj {
+	var invs []placement.Inventory // nil when there are none
+	members := data.get("inventories").obj
+	if len(members) > 0 {
+		invs = make([]placement.Inventory, 0, len(members))
+	}
+	for _, m := range members {
 		invs = append(invs, inventoryFrom(m.key, m.val))
 	}
 	if err := rq.validateCapacity(uuid, "Unable to update inventory for resource provider ", invs...); err != nil {
+		if perr := precheck(); perr != nil {
+			return perr
+		}
 		return err
 	}
 	ch, err := h.eng.ReplaceInventories(rq.ctx, uuid, placement.ExpectGeneration(gen), invs)
 	if err != nil {
+		if perr := precheck(); perr != nil {
+			return perr
+		}
 		switch {
 		case errors.Is(err, placement.ErrInventoryInUse):
 			return conflict(CodeInventoryInUse, "update conflict: "+inUseMessage(err, uuid))

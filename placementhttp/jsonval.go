@@ -34,8 +34,11 @@ type jvalue struct {
 	kind jkind
 	b    bool
 	s    string // string value, or the literal text of a number
-	// numbers: integral literals are kept exactly in i; others in f
+	// numbers: integral literals are kept exactly, in n when small (then
+	// i is nil) or else in i; others in f
 	isInt bool
+	small bool
+	n     int64
 	i     *big.Int
 	f     float64
 	arr   []*jvalue
@@ -331,6 +334,13 @@ func (p *jparser) hex4() (rune, bool) {
 
 func numberValue(text string) *jvalue {
 	v := &jvalue{kind: jNumber, s: text}
+	if len(strings.TrimPrefix(text, "-")) <= 15 && !strings.ContainsAny(text, ".eE") {
+		// at most 15 digits: exact in an int64 and in a float64
+		if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+			v.isInt, v.small, v.n, v.f = true, true, n, float64(n)
+			return v
+		}
+	}
 	if !strings.ContainsAny(text, ".eE") {
 		if i, ok := new(big.Int).SetString(text, 10); ok {
 			v.isInt, v.i = true, i
@@ -383,6 +393,9 @@ func (v *jvalue) isInteger() bool {
 
 // int64 returns an integer value clamped to the int64 range.
 func (v *jvalue) int64() int64 {
+	if v.small {
+		return v.n
+	}
 	if v.isInt {
 		if v.i.IsInt64() {
 			return v.i.Int64()
@@ -406,8 +419,21 @@ func (v *jvalue) float() float64 { return v.f }
 
 // cmpNumber compares a number value with a schema bound.
 func (v *jvalue) cmpNumber(bound *jvalue) int {
+	if v.small && bound.small {
+		return cmpInt64(v.n, bound.n)
+	}
+	if (v.small || !v.isInt) && (bound.small || !bound.isInt) && !math.IsNaN(v.f) && !math.IsNaN(bound.f) {
+		// both exact in a float64 (a small integer is)
+		switch {
+		case v.f < bound.f:
+			return -1
+		case v.f > bound.f:
+			return 1
+		}
+		return 0
+	}
 	if v.isInt && bound.isInt {
-		return v.i.Cmp(bound.i)
+		return v.bigInt().Cmp(bound.bigInt())
 	}
 	a, b := v.bigFloat(), bound.bigFloat()
 	if a == nil || b == nil {
@@ -416,9 +442,27 @@ func (v *jvalue) cmpNumber(bound *jvalue) int {
 	return a.Cmp(b)
 }
 
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// bigInt returns an integer value as a big.Int.
+func (v *jvalue) bigInt() *big.Int {
+	if v.small {
+		return big.NewInt(v.n)
+	}
+	return v.i
+}
+
 func (v *jvalue) bigFloat() *big.Float {
 	if v.isInt {
-		return new(big.Float).SetInt(v.i)
+		return new(big.Float).SetInt(v.bigInt())
 	}
 	if math.IsNaN(v.f) {
 		return nil
@@ -481,7 +525,9 @@ func (v *jvalue) writeRepr(b *strings.Builder) {
 			b.WriteString("False")
 		}
 	case jNumber:
-		if v.isInt {
+		if v.small {
+			b.WriteString(strconv.FormatInt(v.n, 10))
+		} else if v.isInt {
 			b.WriteString(v.i.String())
 		} else {
 			b.WriteString(pyFloat(v.f))

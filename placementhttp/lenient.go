@@ -46,37 +46,54 @@ const maxHeaderScan = 1 << 20
 
 type lenientConn struct {
 	net.Conn
-	mu        sync.Mutex
-	in, out   []byte
-	rbuf      []byte
-	state     int
-	remaining int64
-	err       error
+	mu sync.Mutex
+	// buf[off:] is what was read and not handed over yet; its first ready
+	// bytes are framed (may be handed over), the rest is still examined.
+	buf        []byte
+	off, ready int
+	rewritten  []byte // a rewritten header block, handed over after ready
+	state      int
+	remaining  int64
+	err        error
 }
+
+const lenientBufSize = 16 << 10
 
 func (c *lenientConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.out) == 0 {
+	for {
+		if c.ready > 0 {
+			n := copy(p, c.buf[c.off:c.off+c.ready])
+			c.off += n
+			c.ready -= n
+			if c.off == len(c.buf) {
+				c.buf, c.off = c.buf[:0], 0
+			}
+			return n, nil
+		}
+		if len(c.rewritten) > 0 {
+			n := copy(p, c.rewritten)
+			c.rewritten = c.rewritten[n:]
+			return n, nil
+		}
 		c.process()
-		if len(c.out) > 0 {
-			break
+		if c.ready > 0 || len(c.rewritten) > 0 {
+			continue
 		}
 		if c.err != nil && c.state == stDiscard {
 			return 0, io.EOF
 		}
 		if c.err != nil {
-			if len(c.in) > 0 {
+			if c.off < len(c.buf) {
 				// incomplete framing at EOF: hand over what is left
-				c.out, c.in = c.in, nil
-				break
+				c.ready = len(c.buf) - c.off
+				continue
 			}
 			return 0, c.err
 		}
-		if c.rbuf == nil {
-			c.rbuf = make([]byte, 16<<10)
-		}
-		buf := c.rbuf
+		c.makeRoom()
+		buf := c.buf[len(c.buf):min(cap(c.buf), len(c.buf)+lenientBufSize)]
 		c.mu.Unlock()
 		n, err := c.Conn.Read(buf)
 		c.mu.Lock()
@@ -86,50 +103,53 @@ func (c *lenientConn) Read(p []byte) (int, error) {
 			// server's background read would abort the pending request)
 			n = 0
 		}
-		c.in = append(c.in, buf[:n]...)
+		c.buf = c.buf[:len(c.buf)+n]
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
+			if isTimeout(err) {
 				// a read deadline (net/http aborts its background read
 				// this way): transient, report it without keeping it
-				if len(c.in) > 0 {
-					c.process()
-				}
-				if len(c.out) > 0 {
-					break
+				c.process()
+				if c.ready > 0 || len(c.rewritten) > 0 {
+					continue
 				}
 				return 0, err
 			}
 			c.err = err
 		}
 	}
-	n := copy(p, c.out)
-	c.out = c.out[n:]
-	if len(c.out) == 0 {
-		c.out = c.out[:0:0]
+}
+
+// makeRoom makes free space at the end of buf: the unread bytes move to
+// the front, and the buffer grows when they fill it (bounded by process,
+// which stops examining a header block beyond maxHeaderScan).
+func (c *lenientConn) makeRoom() {
+	if c.buf == nil {
+		c.buf = make([]byte, 0, lenientBufSize)
 	}
-	return n, nil
+	if c.off > 0 {
+		n := copy(c.buf, c.buf[c.off:])
+		c.buf, c.off = c.buf[:n], 0
+	}
+	if len(c.buf) == cap(c.buf) {
+		c.buf = append(c.buf, make([]byte, cap(c.buf))...)[:len(c.buf)]
+	}
 }
 
-func (c *lenientConn) release(n int) {
-	c.out = append(c.out, c.in[:n]...)
-	c.in = c.in[n:]
-}
-
-// process moves framed bytes from in to out.
+// process frames the bytes after the ready ones.
 func (c *lenientConn) process() {
-	for len(c.in) > 0 {
+	for c.off+c.ready < len(c.buf) {
+		in := c.buf[c.off+c.ready:]
 		switch c.state {
 		case stPass:
-			c.release(len(c.in))
+			c.ready += len(in)
 		case stDiscard:
-			c.in = nil
+			c.buf = c.buf[:c.off+c.ready]
 		case stBody, stChunkData:
-			n := int64(len(c.in))
+			n := int64(len(in))
 			if n > c.remaining {
 				n = c.remaining
 			}
-			c.release(int(n))
+			c.ready += int(n)
 			c.remaining -= n
 			if c.remaining == 0 {
 				if c.state == stBody {
@@ -139,16 +159,16 @@ func (c *lenientConn) process() {
 				}
 			}
 		case stChunkSize, stTrailer:
-			i := bytes.Index(c.in, []byte("\r\n"))
+			i := bytes.Index(in, []byte("\r\n"))
 			if i < 0 {
-				if len(c.in) > 64<<10 {
+				if len(in) > 64<<10 {
 					c.state = stPass
 					continue
 				}
 				return
 			}
-			line := string(c.in[:i])
-			c.release(i + 2)
+			line := string(in[:i])
+			c.ready += i + 2
 			if c.state == stTrailer {
 				if line == "" {
 					c.state = stHeader
@@ -168,61 +188,120 @@ func (c *lenientConn) process() {
 			}
 		case stHeader:
 			// skip the empty lines some clients send between requests
-			if c.in[0] == '\r' || c.in[0] == '\n' {
-				c.release(1)
+			if in[0] == '\r' || in[0] == '\n' {
+				c.ready++
 				continue
 			}
-			i := bytes.Index(c.in, []byte("\r\n\r\n"))
+			i := bytes.Index(in, []byte("\r\n\r\n"))
 			if i < 0 {
-				if len(c.in) > maxHeaderScan {
+				if len(in) > maxHeaderScan {
 					c.state = stPass
 					continue
 				}
 				return
 			}
-			c.header(i + 4)
+			c.header(in[:i+4])
 		}
 	}
 }
 
-// header examines one complete header block of n bytes.
-func (c *lenientConn) header(n int) {
-	block := string(c.in[:n])
-	lines := strings.Split(strings.TrimSuffix(block, "\r\n\r\n"), "\r\n")
-	var cl string
-	clLine, chunked, badCL := -1, false, false
-	for i, l := range lines[1:] {
-		name, value, ok := strings.Cut(l, ":")
-		if !ok {
+// header examines one complete header block (the bytes after the ready
+// ones).
+func (c *lenientConn) header(block []byte) {
+	n := len(block)
+	var cl []byte
+	chunked, badCL := false, false
+	lines := block[:n-4]
+	// skip the request line
+	if i := bytes.Index(lines, []byte("\r\n")); i >= 0 {
+		lines = lines[i+2:]
+	} else {
+		lines = nil
+	}
+	for len(lines) > 0 {
+		l := lines
+		if i := bytes.Index(lines, []byte("\r\n")); i >= 0 {
+			l, lines = lines[:i], lines[i+2:]
+		} else {
+			lines = nil
+		}
+		colon := bytes.IndexByte(l, ':')
+		if colon < 0 {
 			continue
 		}
-		switch strings.ToLower(strings.TrimSpace(name)) {
-		case "content-length":
-			cl, clLine = strings.TrimSpace(value), i+1
-			if _, err := strconv.ParseUint(cl, 10, 63); err != nil {
+		name := bytes.TrimSpace(l[:colon])
+		switch {
+		case asciiEqualFold(name, "content-length"):
+			cl = bytes.TrimSpace(l[colon+1:])
+			if _, err := strconv.ParseUint(string(cl), 10, 63); err != nil {
 				badCL = true
 			}
-		case "transfer-encoding":
-			chunked = chunked || strings.Contains(strings.ToLower(value), "chunked")
+		case asciiEqualFold(name, "transfer-encoding"):
+			chunked = chunked || strings.Contains(strings.ToLower(string(l[colon+1:])), "chunked")
 		}
 	}
 	switch {
 	case badCL && !chunked:
-		lines[clLine] = InvalidContentLengthHeader + ": " + cl
-		lines = append(lines, "Connection: close")
-		c.out = append(c.out, []byte(strings.Join(lines, "\r\n")+"\r\n\r\n")...)
-		c.in = nil
+		c.rewritten = rewriteContentLength(string(block))
+		c.buf = c.buf[:c.off+c.ready]
 		c.state = stDiscard
 	case chunked:
-		c.release(n)
+		c.ready += n
 		c.state = stChunkSize
-	case cl != "":
-		c.release(n)
-		size, _ := strconv.ParseInt(cl, 10, 64)
+	case cl != nil:
+		c.ready += n
+		size, _ := strconv.ParseInt(string(cl), 10, 64)
 		if size > 0 {
 			c.state, c.remaining = stBody, size
 		}
 	default:
-		c.release(n)
+		c.ready += n
 	}
+}
+
+// asciiEqualFold reports whether b equals the lower-case ASCII lower,
+// ignoring ASCII case (what strings.ToLower(b) == lower means for these
+// header names, none of which has a letter that a non-ASCII rune lowers
+// to).
+func asciiEqualFold(b []byte, lower string) bool {
+	if len(b) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// rewriteContentLength renames the (last) Content-Length header of a
+// header block whose Content-Length is not an integer, and asks for the
+// connection to be closed after the request.
+func rewriteContentLength(block string) []byte {
+	lines := strings.Split(strings.TrimSuffix(block, "\r\n\r\n"), "\r\n")
+	var cl string
+	clLine := -1
+	for i, l := range lines[1:] {
+		name, value, ok := strings.Cut(l, ":")
+		if ok && strings.ToLower(strings.TrimSpace(name)) == "content-length" {
+			cl, clLine = strings.TrimSpace(value), i+1
+		}
+	}
+	lines[clLine] = InvalidContentLengthHeader + ": " + cl
+	lines = append(lines, "Connection: close")
+	return []byte(strings.Join(lines, "\r\n") + "\r\n\r\n")
+}
+
+// isTimeout reports whether err is a net.Error timeout (a read deadline).
+func isTimeout(err error) bool {
+	if ne, ok := err.(net.Error); ok {
+		return ne.Timeout()
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,27 +46,60 @@ func modified(created, updated time.Time) time.Time {
 
 func (h *handler) providerURL(uuid string) string { return h.prefix + "/resource_providers/" + uuid }
 
-func (rq *request) serializeProvider(p placement.ResourceProvider) obj {
-	url := rq.h.providerURL(p.UUID)
-	links := []obj{{{"rel", "self"}, {"href", url}}}
-	rels := []string{"inventories", "usages"}
-	if rq.version.atLeast(1) {
-		rels = append(rels, "aggregates")
+// appendProvider appends a provider's representation.
+func (rq *request) appendProvider(b []byte, p placement.ResourceProvider) []byte {
+	b = append(b, `{"uuid": `...)
+	b = appendString(b, p.UUID)
+	b = append(b, `, "name": `...)
+	b = appendString(b, p.Name)
+	b = append(b, `, "generation": `...)
+	b = strconv.AppendInt(b, p.Generation, 10)
+	b = append(b, `, "links": [`...)
+	link := func(b []byte, rel string) []byte {
+		b = append(b, `{"rel": "`...)
+		if rel == "" {
+			b = append(b, "self"...)
+		} else {
+			b = append(b, rel...)
+		}
+		b = append(b, `", "href": "`...)
+		b = appendEscaped(b, rq.h.prefix)
+		b = append(b, "/resource_providers/"...)
+		b = appendEscaped(b, p.UUID)
+		if rel != "" {
+			b = append(b, '/')
+			b = append(b, rel...)
+		}
+		return append(b, `"}`...)
 	}
-	if rq.version.atLeast(6) {
-		rels = append(rels, "traits")
+	b = link(b, "")
+	for _, rel := range [...]string{"inventories", "usages", "aggregates", "traits", "allocations"} {
+		switch {
+		case rel == "aggregates" && !rq.version.atLeast(1),
+			rel == "traits" && !rq.version.atLeast(6),
+			rel == "allocations" && !rq.version.atLeast(11):
+			continue
+		}
+		b = append(b, ", "...)
+		b = link(b, rel)
 	}
-	if rq.version.atLeast(11) {
-		rels = append(rels, "allocations")
-	}
-	for _, rel := range rels {
-		links = append(links, obj{{"rel", rel}, {"href", url + "/" + rel}})
-	}
-	o := obj{{"uuid", p.UUID}, {"name", p.Name}, {"generation", p.Generation}, {"links", links}}
+	b = append(b, ']')
 	if rq.version.atLeast(14) {
-		o = append(o, kv{"parent_provider_uuid", nullable(p.ParentUUID)}, kv{"root_provider_uuid", p.RootUUID})
+		b = append(b, `, "parent_provider_uuid": `...)
+		if p.ParentUUID == "" {
+			b = append(b, "null"...)
+		} else {
+			b = appendString(b, p.ParentUUID)
+		}
+		b = append(b, `, "root_provider_uuid": `...)
+		b = appendString(b, p.RootUUID)
 	}
-	return o
+	return append(b, '}')
+}
+
+// writeProvider answers status with a provider's representation.
+func (rq *request) writeProvider(status int, p placement.ResourceProvider) {
+	rq.writeJSONWith(status, func(b []byte) []byte { return rq.appendProvider(b, p) })
 }
 
 // providerNotFound is the 404 of an unknown provider in a path.
@@ -181,14 +215,21 @@ func (h *handler) listProviders(rq *request) error {
 		}
 		return rq.common(err, "")
 	}
-	out := make([]obj, 0, len(providers))
 	var last time.Time
 	for _, p := range providers {
 		last = latest(last, modified(p.CreatedAt, p.UpdatedAt))
-		out = append(out, rq.serializeProvider(p))
 	}
 	rq.cache(last)
-	rq.writeJSON(http.StatusOK, obj{{"resource_providers", out}})
+	rq.writeJSONWith(http.StatusOK, func(b []byte) []byte {
+		b = append(b, `{"resource_providers": [`...)
+		for i, p := range providers {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = rq.appendProvider(b, p)
+		}
+		return append(b, "]}"...)
+	})
 	return nil
 }
 
@@ -219,7 +260,7 @@ func (h *handler) getProvider(rq *request) error {
 		return err
 	}
 	rq.cache(modified(p.CreatedAt, p.UpdatedAt))
-	rq.writeJSON(http.StatusOK, rq.serializeProvider(p))
+	rq.writeProvider(http.StatusOK, p)
 	return nil
 }
 
@@ -276,7 +317,7 @@ func (h *handler) createProvider(rq *request) error {
 	rq.setLocation(h.providerURL(p.UUID))
 	if rq.version.atLeast(20) {
 		rq.cache(modified(p.CreatedAt, p.UpdatedAt))
-		rq.writeJSON(http.StatusOK, rq.serializeProvider(p))
+		rq.writeProvider(http.StatusOK, p)
 		return nil
 	}
 	rq.writeEmpty(http.StatusCreated)
@@ -335,7 +376,7 @@ func (h *handler) updateProvider(rq *request) error {
 		return rq.common(err, uuid)
 	}
 	rq.cache(modified(p.CreatedAt, p.UpdatedAt))
-	rq.writeJSON(http.StatusOK, rq.serializeProvider(p))
+	rq.writeProvider(http.StatusOK, p)
 	return nil
 }
 

@@ -3,139 +3,175 @@ package placementhttp
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
 // marshal encodes v as Python's json.dumps does (", " and ": " separators,
 // non-ASCII characters escaped), for the value types the handlers build:
 // obj, slices, strings, integers, pyfloat, bool and nil.
-func marshal(v any) []byte {
-	var b bytes.Buffer
-	b.Grow(512)
-	encode(&b, v)
-	return b.Bytes()
+func marshal(v any) []byte { return appendJSON(make([]byte, 0, 512), v) }
+
+// Response bodies are encoded into pooled buffers: a candidates answer over
+// thousands of providers is megabytes, and allocating (and clearing) it for
+// every request costs more than encoding it.
+var bodyPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxPooledBody is the largest buffer kept for reuse.
+const maxPooledBody = 16 << 20
+
+func getBody() *[]byte { return bodyPool.Get().(*[]byte) }
+
+func putBody(b *[]byte) {
+	if cap(*b) <= maxPooledBody {
+		*b = (*b)[:0]
+		bodyPool.Put(b)
+	}
 }
 
-func encode(b *bytes.Buffer, v any) {
+// appendJSON appends v encoded as marshal does.
+func appendJSON(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
-		b.WriteString("null")
+		return append(b, "null"...)
 	case obj:
-		b.WriteByte('{')
+		b = append(b, '{')
 		for i, e := range x {
 			if i > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			encodeString(b, e.k)
-			b.WriteString(": ")
-			encode(b, e.v)
+			b = appendString(b, e.k)
+			b = append(b, ": "...)
+			b = appendJSON(b, e.v)
 		}
-		b.WriteByte('}')
+		return append(b, '}')
 	case []obj:
-		b.WriteByte('[')
+		b = append(b, '[')
 		for i, e := range x {
 			if i > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			encode(b, e)
+			b = appendJSON(b, e)
 		}
-		b.WriteByte(']')
+		return append(b, ']')
 	case []any:
-		b.WriteByte('[')
+		b = append(b, '[')
 		for i, e := range x {
 			if i > 0 {
-				b.WriteString(", ")
+				b = append(b, ", "...)
 			}
-			encode(b, e)
+			b = appendJSON(b, e)
 		}
-		b.WriteByte(']')
+		return append(b, ']')
 	case []string:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			encodeString(b, e)
-		}
-		b.WriteByte(']')
+		return appendStrings(b, x)
 	case string:
-		encodeString(b, x)
+		return appendString(b, x)
 	case int:
-		b.WriteString(strconv.Itoa(x))
+		return strconv.AppendInt(b, int64(x), 10)
 	case int64:
-		b.WriteString(strconv.FormatInt(x, 10))
+		return strconv.AppendInt(b, x, 10)
 	case pyfloat:
-		b.WriteString(pyFloat(float64(x)))
+		return appendPyFloat(b, float64(x))
+	case rawJSON:
+		return append(b, x...)
 	case bool:
-		if x {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
-	default:
-		j, err := json.Marshal(v)
-		if err != nil {
-			j = []byte("null")
-		}
-		b.Write(j)
+		return strconv.AppendBool(b, x)
 	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		j = []byte("null")
+	}
+	return append(b, j...)
+}
+
+// appendStrings appends a JSON array of strings.
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
 }
 
 const hexDigits = "0123456789abcdef"
 
-// encodeString writes s as a JSON string with Python's ensure_ascii escaping.
-func encodeString(b *bytes.Buffer, s string) {
-	plain := true
-	for i := 0; i < len(s); i++ {
+// rawJSON is an encoded JSON value, appended as it is.
+type rawJSON []byte
+
+// appendString appends s as a JSON string with Python's ensure_ascii
+// escaping.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendEscaped(b, s)
+	return append(b, '"')
+}
+
+// appendPyFloat appends pyFloat(f).
+func appendPyFloat(b []byte, f float64) []byte {
+	if a := math.Abs(f); a == 0 || (a >= 1e-4 && a < 1e16) {
+		// repr's fixed notation: the shortest digits, and ".0" when
+		// they have no fraction
+		n := len(b)
+		b = strconv.AppendFloat(b, f, 'f', -1, 64)
+		if !bytes.ContainsRune(b[n:], '.') {
+			b = append(b, ".0"...)
+		}
+		return b
+	}
+	return append(b, pyFloat(f)...)
+}
+
+// appendEscaped appends s escaped as appendString does, without quotes.
+func appendEscaped(b []byte, s string) []byte {
+	i := 0
+	for i < len(s) {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			plain = false
 			break
 		}
+		i++
 	}
-	if plain {
-		b.WriteByte('"')
-		b.WriteString(s)
-		b.WriteByte('"')
-		return
+	b = append(b, s[:i]...)
+	if i == len(s) {
+		return b
 	}
-	b.WriteByte('"')
-	u := func(r rune) {
-		b.WriteString(`\u`)
-		b.WriteByte(hexDigits[r>>12&0xf])
-		b.WriteByte(hexDigits[r>>8&0xf])
-		b.WriteByte(hexDigits[r>>4&0xf])
-		b.WriteByte(hexDigits[r&0xf])
+	u := func(b []byte, r rune) []byte {
+		return append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
 	}
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
 		switch {
 		case r == '"':
-			b.WriteString(`\"`)
+			b = append(b, `\"`...)
 		case r == '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case r == '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case r == '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case r == '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case r == '\b':
-			b.WriteString(`\b`)
+			b = append(b, `\b`...)
 		case r == '\f':
-			b.WriteString(`\f`)
+			b = append(b, `\f`...)
 		case r < 0x20 || r > 0x7e:
 			if r > 0xffff {
 				r -= 0x10000
-				u(0xd800 + (r>>10)&0x3ff)
-				u(0xdc00 + r&0x3ff)
+				b = u(b, 0xd800+(r>>10)&0x3ff)
+				b = u(b, 0xdc00+r&0x3ff)
 			} else {
-				u(r)
+				b = u(b, r)
 			}
 		default:
-			b.WriteRune(r)
+			b = append(b, byte(r))
 		}
 	}
-	b.WriteByte('"')
+	return b
 }

@@ -191,9 +191,40 @@ func bestMatch(errs []*verr) *verr {
 // validate checks instance against the named schema and returns the best
 // error, or nil.
 func validate(name string, instance *jvalue) *verr {
-	var errs []*verr
-	validateNode(getSchema(name).root, instance, nil, nil, &errs)
-	return bestMatch(errs)
+	root := getSchema(name).root
+	// most requests are valid: check without building error paths and
+	// messages first, and only collect the errors of an invalid instance
+	quick := sink{quick: true}
+	validateNode(root, instance, nil, nil, &quick)
+	if !quick.failed {
+		return nil
+	}
+	var full sink
+	validateNode(root, instance, nil, nil, &full)
+	return bestMatch(full.errs)
+}
+
+// sink receives validation errors: all of them with their paths, or (quick)
+// only whether there is one.
+type sink struct {
+	quick  bool
+	failed bool
+	errs   []*verr
+}
+
+// child and index extend an error path, unless only validity is wanted.
+func (s *sink) child(p *pnode, key string) *pnode {
+	if s.quick {
+		return nil
+	}
+	return p.child(key)
+}
+
+func (s *sink) index(p *pnode, i int) *pnode {
+	if s.quick {
+		return nil
+	}
+	return p.index(i)
 }
 
 func isType(v *jvalue, t string) bool {
@@ -230,30 +261,42 @@ func compile(pattern string) *regexp.Regexp {
 
 // validateNode applies schema to instance, appending errors in the order
 // jsonschema yields them (schema keywords in document order).
-func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
+func validateNode(schema, instance *jvalue, path, spath *pnode, s *sink) {
 	add := func(kw, msg string, ctx []*verr) {
-		*errs = append(*errs, &verr{message: msg, validator: kw, path: path,
-			schemaPath: spath.child(kw), instance: instance, schema: schema, context: ctx})
+		s.failed = true
+		if !s.quick {
+			s.errs = append(s.errs, &verr{message: msg, validator: kw, path: path,
+				schemaPath: spath.child(kw), instance: instance, schema: schema, context: ctx})
+		}
 	}
 	for _, m := range schema.obj {
+		if s.quick && s.failed {
+			return
+		}
 		kw, sv := m.key, m.val
 		switch kw {
 		case "type":
-			types := []string{}
+			ok := false
 			if sv.kind == jString {
-				types = append(types, sv.s)
+				ok = isType(instance, sv.s)
 			} else {
 				for _, t := range sv.arr {
-					types = append(types, t.s)
+					ok = ok || isType(instance, t.s)
 				}
 			}
-			ok := false
-			reprs := make([]string, len(types))
-			for i, t := range types {
-				ok = ok || isType(instance, t)
-				reprs[i] = pyStr(t)
-			}
 			if !ok {
+				if s.quick {
+					add(kw, "", nil)
+					continue
+				}
+				var reprs []string
+				if sv.kind == jString {
+					reprs = append(reprs, pyStr(sv.s))
+				} else {
+					for _, t := range sv.arr {
+						reprs = append(reprs, pyStr(t.s))
+					}
+				}
 				add(kw, fmt.Sprintf("%s is not of type %s", instance.repr(), strings.Join(reprs, ", ")), nil)
 			}
 		case "properties":
@@ -262,7 +305,7 @@ func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 			}
 			for _, p := range sv.obj {
 				if iv := instance.get(p.key); iv != nil {
-					validateNode(p.val, iv, path.child(p.key), spath.child(kw).child(p.key), errs)
+					validateNode(p.val, iv, s.child(path, p.key), s.child(s.child(spath, kw), p.key), s)
 				}
 			}
 		case "patternProperties":
@@ -273,7 +316,7 @@ func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 				re := compile(p.key)
 				for _, im := range instance.obj {
 					if re.MatchString(im.key) {
-						validateNode(p.val, im.val, path.child(im.key), spath.child(kw).child(p.key), errs)
+						validateNode(p.val, im.val, s.child(path, im.key), s.child(s.child(spath, kw), p.key), s)
 					}
 				}
 			}
@@ -302,11 +345,15 @@ func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 			}
 			if sv.kind == jObject {
 				for _, x := range extras {
-					validateNode(sv, instance.get(x), path.child(x), spath.child(kw), errs)
+					validateNode(sv, instance.get(x), s.child(path, x), s.child(spath, kw), s)
 				}
 				continue
 			}
 			if sv.kind == jBool && !sv.b && len(extras) > 0 {
+				if s.quick {
+					add(kw, "", nil)
+					continue
+				}
 				if pats != nil {
 					slices.Sort(extras)
 					verb := "does"
@@ -333,23 +380,27 @@ func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 			}
 			for _, r := range sv.arr {
 				if !instance.has(r.s) {
+					if s.quick {
+						add(kw, "", nil)
+						break
+					}
 					add(kw, fmt.Sprintf("%s is a required property", pyStr(r.s)), nil)
 				}
 			}
 		case "minProperties":
 			if instance.kind == jObject && int64(len(instance.obj)) < sv.int64() {
-				add(kw, fmt.Sprintf("%s does not have enough properties", instance.repr()), nil)
+				add(kw, s.msg("%s does not have enough properties", instance), nil)
 			}
 		case "items":
 			if instance.kind != jArray {
 				continue
 			}
 			for i, e := range instance.arr {
-				validateNode(sv, e, path.index(i), spath.child(kw), errs)
+				validateNode(sv, e, s.index(path, i), s.child(spath, kw), s)
 			}
 		case "minItems":
 			if instance.kind == jArray && int64(len(instance.arr)) < sv.int64() {
-				add(kw, fmt.Sprintf("%s is too short", instance.repr()), nil)
+				add(kw, s.msg("%s is too short", instance), nil)
 			}
 		case "uniqueItems":
 			if instance.kind == jArray && sv.kind == jBool && sv.b {
@@ -360,31 +411,39 @@ func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 					}
 				}
 				if dup {
-					add(kw, fmt.Sprintf("%s has non-unique elements", instance.repr()), nil)
+					add(kw, s.msg("%s has non-unique elements", instance), nil)
 				}
 			}
 		case "minimum":
 			if instance.kind == jNumber && instance.cmpNumber(sv) < 0 {
-				add(kw, fmt.Sprintf("%s is less than the minimum of %s", instance.repr(), sv.repr()), nil)
+				add(kw, s.msg2("%s is less than the minimum of %s", instance, sv), nil)
 			}
 		case "maximum":
 			if instance.kind == jNumber && instance.cmpNumber(sv) > 0 {
-				add(kw, fmt.Sprintf("%s is greater than the maximum of %s", instance.repr(), sv.repr()), nil)
+				add(kw, s.msg2("%s is greater than the maximum of %s", instance, sv), nil)
 			}
 		case "minLength":
 			if instance.kind == jString && int64(utf8.RuneCountInString(instance.s)) < sv.int64() {
-				add(kw, fmt.Sprintf("%s is too short", instance.repr()), nil)
+				add(kw, s.msg("%s is too short", instance), nil)
 			}
 		case "maxLength":
 			if instance.kind == jString && int64(utf8.RuneCountInString(instance.s)) > sv.int64() {
-				add(kw, fmt.Sprintf("%s is too long", instance.repr()), nil)
+				add(kw, s.msg("%s is too long", instance), nil)
 			}
 		case "pattern":
 			if instance.kind == jString && !compile(sv.s).MatchString(instance.s) {
+				if s.quick {
+					add(kw, "", nil)
+					continue
+				}
 				add(kw, fmt.Sprintf("%s does not match %s", instance.repr(), pyStr(sv.s)), nil)
 			}
 		case "format":
 			if sv.s == "uuid" && !isUUIDLike(instance) {
+				if s.quick {
+					add(kw, "", nil)
+					continue
+				}
 				add(kw, fmt.Sprintf("%s is not a %s", instance.repr(), pyStr(sv.s)), nil)
 			}
 		case "enum":
@@ -393,26 +452,42 @@ func validateNode(schema, instance *jvalue, path, spath *pnode, errs *[]*verr) {
 				found = found || e.equal(instance)
 			}
 			if !found {
-				add(kw, fmt.Sprintf("%s is not one of %s", instance.repr(), sv.repr()), nil)
+				add(kw, s.msg2("%s is not one of %s", instance, sv), nil)
 			}
 		case "anyOf":
 			var all []*verr
 			ok := false
 			for i, sub := range sv.arr {
-				var subErrs []*verr
-				validateNode(sub, instance, nil, (*pnode)(nil).index(i), &subErrs)
-				if len(subErrs) == 0 {
+				subSink := sink{quick: s.quick}
+				validateNode(sub, instance, nil, subSink.index(nil, i), &subSink)
+				if !subSink.failed {
 					ok = true
 					break
 				}
-				all = append(all, subErrs...)
+				all = append(all, subSink.errs...)
 			}
 			if !ok {
 				// context errors keep paths relative to this instance
-				add(kw, fmt.Sprintf("%s is not valid under any of the given schemas", instance.repr()), all)
+				add(kw, s.msg("%s is not valid under any of the given schemas", instance), all)
 			}
 		}
 	}
+}
+
+// msg formats a message about instance (nothing when only validity is
+// wanted).
+func (s *sink) msg(format string, instance *jvalue) string {
+	if s.quick {
+		return ""
+	}
+	return fmt.Sprintf(format, instance.repr())
+}
+
+func (s *sink) msg2(format string, instance, other *jvalue) string {
+	if s.quick {
+		return ""
+	}
+	return fmt.Sprintf(format, instance.repr(), other.repr())
 }
 
 func joinRepr(ss []string) string {

@@ -18,7 +18,28 @@ const (
 // version is a microversion 1.minor (the major is always 1).
 type version struct{ minor int }
 
-func (v version) String() string { return fmt.Sprintf("1.%d", v.minor) }
+func (v version) String() string {
+	if v.minor >= 0 && v.minor <= maxMinor {
+		return versionStrings[v.minor]
+	}
+	return fmt.Sprintf("1.%d", v.minor)
+}
+
+// header is the OpenStack-API-Version response header value.
+func (v version) header() string {
+	if v.minor >= 0 && v.minor <= maxMinor {
+		return versionHeaders[v.minor]
+	}
+	return "placement " + v.String()
+}
+
+var versionStrings, versionHeaders = func() (s, h [maxMinor + 1]string) {
+	for i := range s {
+		s[i] = "1." + strconv.Itoa(i)
+		h[i] = "placement " + s[i]
+	}
+	return s, h
+}()
 
 // atLeast reports whether v >= 1.minor (Placement's want_version.matches).
 func (v version) atLeast(minor int) bool { return v.minor >= minor }
