@@ -126,12 +126,29 @@ static sqlite3_io_methods wbIo;
 
 // wbFlush writes out the gathered writes of a WAL file; on failure they
 // stay, and the error comes back from every later operation that flushes.
+//
+// It writes in pieces of at most WALBUF_CHUNK bytes: the unix VFS's xWrite
+// silently truncates a write of 128 KiB or more (SQLite itself never asks
+// for one) and reports the short write as SQLITE_FULL.
+#define WALBUF_CHUNK (64*1024)
 static int wbFlush(wbFile *f){
-  int rc;
+  int rc, done = 0;
   if( f==0 || f->n==0 ) return SQLITE_OK;
-  rc = f->real->pMethods->xWrite(f->real, f->buf, f->n, f->off);
-  if( rc==SQLITE_OK ) f->n = 0;
-  return rc;
+  while( done<f->n ){
+    int k = f->n-done;
+    if( k>WALBUF_CHUNK ) k = WALBUF_CHUNK;
+    rc = f->real->pMethods->xWrite(f->real, f->buf+done, k, f->off+done);
+    if( rc!=SQLITE_OK ){
+      // Keep what is not written yet, for the next flush.
+      memmove(f->buf, f->buf+done, f->n-done);
+      f->n -= done;
+      f->off += done;
+      return rc;
+    }
+    done += k;
+  }
+  f->n = 0;
+  return SQLITE_OK;
 }
 
 // wbFlushDb flushes the WAL file of a database file's connection.
