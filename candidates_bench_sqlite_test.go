@@ -11,10 +11,10 @@ import (
 	"github.com/goplacement/placement/sqlstore"
 )
 
-// The candidates benchmarks on SQLite (sqlstore), through the Engine's
-// generic fallback (sqlstore does not implement CandidateReader yet). Built
-// only with -tags sqlitebench, so that the root package's tests do not
-// depend on cgo:
+// The candidates benchmarks on SQLite (sqlstore), through sqlstore's
+// CandidateReader (indexed SQL; see sqlstore/candidates.go). They share
+// runCandidatesOn with the memstore benchmarks. Built only with -tags
+// sqlitebench, so that the root package's tests do not depend on cgo:
 //
 //	go test -tags sqlitebench -run '^$' -bench BenchmarkCandidatesSQLite -benchmem .
 
@@ -39,28 +39,6 @@ func sqliteBenchStore(b *testing.B, build func(tx placement.Tx, i int) error, n 
 		}
 	}
 	return s
-}
-
-func runCandidatesOn(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
-	ctx := context.Background()
-	e, err := placement.New(s, placement.WithAuthorizer(placement.AllowAll()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	got, err := e.AllocationCandidates(ctx, req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if len(got.AllocationRequests) != want {
-		b.Fatalf("%d candidates, want %d", len(got.AllocationRequests), want)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := e.AllocationCandidates(ctx, req); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 func BenchmarkCandidatesSQLiteFlat1000(b *testing.B) {

@@ -100,6 +100,21 @@ const (
 	qCommit
 	qRollback
 
+	// Allocation candidates (candidates.go).
+	qCandidateRootsAll
+	qCandidateRoots
+	qCandidateRootsTraits
+	qCandidateTrees
+	qCandidateTreeResources
+	qCandidateTreeTraits
+	qCandidateTreeAggregates
+	qCandidateClasses
+	qCapacityAll
+	qCapacityByUUID
+	qCapacityByName
+	qCapacityByParent
+	qCapacityByRoot
+
 	numStmts
 )
 
@@ -498,6 +513,20 @@ var sqliteText = [numStmts]string{
 	qBeginRead:  sqliteBeginRead,
 	qCommit:     sqlCommit,
 	qRollback:   sqlRollback,
+
+	qCandidateRootsAll:       sqliteCandRootsAll,
+	qCandidateRoots:          sqliteCandRoots,
+	qCandidateRootsTraits:    sqliteCandRootsTraits,
+	qCandidateTrees:          sqliteCandTrees,
+	qCandidateTreeResources:  sqliteCandTreeResources,
+	qCandidateTreeTraits:     sqliteCandTreeTraits,
+	qCandidateTreeAggregates: sqliteCandTreeAggregates,
+	qCandidateClasses:        sqlCandClasses,
+	qCapacityAll:             sqliteCapAll,
+	qCapacityByUUID:          sqliteCapByUUID,
+	qCapacityByName:          sqliteCapByName,
+	qCapacityByParent:        sqliteCapByParent,
+	qCapacityByRoot:          sqliteCapByRoot,
 }
 
 // postgresText holds every statement's PostgreSQL text (with '?'
@@ -574,6 +603,20 @@ var postgresText = [numStmts]string{
 	qBeginRead:  pgBeginRead,
 	qCommit:     sqlCommit,
 	qRollback:   sqlRollback,
+
+	qCandidateRootsAll:       pgCandRootsAll,
+	qCandidateRoots:          pgCandRoots,
+	qCandidateRootsTraits:    pgCandRootsTraits,
+	qCandidateTrees:          pgCandTrees,
+	qCandidateTreeResources:  pgCandTreeResources,
+	qCandidateTreeTraits:     pgCandTreeTraits,
+	qCandidateTreeAggregates: pgCandTreeAggregates,
+	qCandidateClasses:        sqlCandClasses,
+	qCapacityAll:             pgCapAll,
+	qCapacityByUUID:          pgCapByUUID,
+	qCapacityByName:          pgCapByName,
+	qCapacityByParent:        pgCapByParent,
+	qCapacityByRoot:          pgCapByRoot,
 }
 
 func init() {

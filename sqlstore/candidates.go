@@ -1,0 +1,654 @@
+package sqlstore
+
+import (
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goplacement/placement"
+)
+
+// The allocation candidates pushdown (placement.CandidateReader) in indexed
+// SQL, for both dialects and both kinds of transaction (an Update's sees its
+// own writes, as every read of it does).
+//
+//   - CandidateRoots is one statement walking the roots in uuid order
+//     (the distinct values of the root_uuid index, from After on, stopping
+//     at Limit), each filtered by its own traits and, per demand, by probes
+//     of its own inventory and usage rows (by key) and, only if those fail,
+//     of the rest of its tree (the root_uuid index).
+//   - Trees is four statements: the providers of the JSON list of roots
+//     (the root_uuid index), then, by a JSON list of their ids, their
+//     inventories with usage, their traits, their aggregates (by key). The
+//     rows of each come grouped by provider, in the providers' order (one
+//     pass puts them together; rows in another order are sorted first).
+//     Every column costs the driver a value per row, often an allocation:
+//     the rows carry no more than needed, and on SQLite classes come as
+//     ids, named from one small query.
+//   - ProvidersWithCapacity is one statement per driving filter, as
+//     Providers (with the same filter texts, so the ProviderQuery is
+//     applied exactly as there), with a per-provider capacity filter and
+//     the provider's inventories and usage joined in.
+//
+// The demands (class and amount) are bound as one JSON parameter of [class,
+// amount] pairs (the list mechanism of list.go) and materialized once per
+// statement with their class ids. An inventory passes a demand when the
+// amount is within min_unit, max_unit and step_size and fits: SQLite compares
+// used + amount with the capacity (total - reserved) * allocation_ratio
+// exactly, as the capacity core does; PostgreSQL, whose bigint sum could
+// overflow, compares in double precision with a margin, which lets through a
+// few more (a superset, allowed by the contract: the Engine checks every
+// answer again).
+
+var _ placement.CandidateReader = (*txn)(nil)
+
+// sqlCandClasses: every class's id and name.
+const sqlCandClasses = `SELECT id, name FROM resource_classes`
+
+// SQLite texts (compared parameters written +?, see queries.go).
+const (
+	// The demands, a JSON array of [class, amount]; an unknown class has a
+	// NULL id, which no inventory matches.
+	sqliteCandDemands = `WITH d(class_id, amount) AS MATERIALIZED (
+  SELECT c.id, j.value ->> 1 FROM json_each(?) AS j LEFT JOIN resource_classes c ON c.name = j.value ->> 0)
+`
+	// An inventory i (with its usage row u) on which demand d fits.
+	sqliteCandFits = `d.amount >= i.min_unit AND d.amount <= i.max_unit AND d.amount % i.step_size = 0
+  AND COALESCE(u.used, 0) + d.amount <= (i.total - i.reserved) * i.allocation_ratio`
+	// Roots in uuid order: the distinct values of the root_uuid index (a
+	// provider's root_uuid names the root of its tree, which has its own
+	// uuid there), read in order and so lazily: a query with a limit stops
+	// early. (Walking the uuid index instead reads every provider's row to
+	// find the roots; the parent_uuid index needs a sort.) The filtered
+	// queries join each root's row (its id) and keep the order of the
+	// subquery, which SQLite runs as a co-routine feeding the outer loop;
+	// CandidateRoots checks the order all the same.
+	sqliteCandRootsAll   = `SELECT DISTINCT root_uuid FROM resource_providers WHERE root_uuid > +? ORDER BY root_uuid`
+	sqliteCandRootsWhere = `SELECT p.uuid FROM (` + sqliteCandRootsAll + `) AS q CROSS JOIN resource_providers p WHERE p.uuid = q.root_uuid`
+	// Every demand fits on the root itself or, failing that, on another
+	// provider of its tree (so that a tree of one provider costs one probe
+	// per demand).
+	sqliteCandRootDemands = `
+AND NOT EXISTS (SELECT 1 FROM d WHERE NOT EXISTS (
+  SELECT 1 FROM inventories i LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+  WHERE i.provider_id = p.id AND i.class_id = d.class_id AND ` + sqliteCandFits + `)
+AND NOT EXISTS (
+  SELECT 1 FROM resource_providers m
+  CROSS JOIN inventories i ON i.provider_id = m.id AND i.class_id = d.class_id
+  LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+  WHERE m.root_uuid = p.uuid AND m.id <> p.id AND ` + sqliteCandFits + `))`
+	sqliteCandRoots       = sqliteCandDemands + sqliteCandRootsWhere + sqliteCandRootDemands
+	sqliteCandRootsTraits = sqliteCandDemands + sqliteCandRootsWhere + `
+AND NOT EXISTS (SELECT 1 FROM json_each(?) AS r WHERE NOT EXISTS (
+  SELECT 1 FROM provider_traits t WHERE t.provider_id = p.id AND t.trait = r.value))
+AND NOT EXISTS (SELECT 1 FROM provider_traits t WHERE t.provider_id = p.id AND t.trait IN (SELECT value FROM json_each(?)))` +
+		sqliteCandRootDemands
+	// The trees of a JSON list of roots: their providers (with the index
+	// of their root in the list), then by a JSON list of the providers' ids
+	// (an id finds its rows by key, without the root_uuid index again)
+	// their inventories with usage, traits and aggregates.
+	sqliteCandTrees = `SELECT p.id, p.uuid, p.parent_uuid, r.key FROM json_each(?) AS r CROSS JOIN resource_providers p
+WHERE p.root_uuid = r.value`
+	sqliteCandTreeResources = `SELECT i.provider_id, i.class_id, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
+  i.created_at, i.updated_at, COALESCE(u.used, 0)
+FROM json_each(?) AS r CROSS JOIN inventories i
+LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+WHERE i.provider_id = r.value`
+	sqliteCandTreeTraits     = `SELECT t.provider_id, t.trait FROM json_each(?) AS r CROSS JOIN provider_traits t WHERE t.provider_id = r.value`
+	sqliteCandTreeAggregates = `SELECT a.provider_id, a.aggregate FROM json_each(?) AS r CROSS JOIN provider_aggregates a WHERE a.provider_id = r.value`
+	// Providers with capacity: the columns of providerResourceCols, the
+	// filters of Providers (sqliteProviderExact, sqliteProviderSets, which
+	// ends with the ORDER BY) and the capacity filter.
+	sqliteCandCapacity = ` AND NOT EXISTS (SELECT 1 FROM d WHERE NOT EXISTS (
+  SELECT 1 FROM inventories i LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+  WHERE i.provider_id = p.id AND i.class_id = d.class_id AND ` + sqliteCandFits + `))`
+	sqliteCapAll      = sqliteCandDemands + providerResourceCols + `WHERE true` + sqliteProviderExact + sqliteCandCapacity + sqliteProviderSets
+	sqliteCapByUUID   = sqliteCandDemands + providerResourceCols + `WHERE p.uuid = +?` + sqliteProviderExact + sqliteCandCapacity + sqliteProviderSets
+	sqliteCapByName   = sqliteCandDemands + providerResourceCols + `WHERE p.name = +?` + sqliteProviderExact + sqliteCandCapacity + sqliteProviderSets
+	sqliteCapByParent = sqliteCandDemands + providerResourceCols + `WHERE p.parent_uuid = +?` + sqliteProviderExact + sqliteCandCapacity + sqliteProviderSets
+	sqliteCapByRoot   = sqliteCandDemands + providerResourceCols + `WHERE p.root_uuid = +?` + sqliteProviderExact + sqliteCandCapacity + sqliteProviderSets
+)
+
+// PostgreSQL texts ('?' rebound to $n).
+const (
+	pgCandDemands = `WITH d(class_id, amount) AS MATERIALIZED (
+  SELECT c.id, CAST(j.v ->> 1 AS BIGINT) FROM jsonb_array_elements(CAST(? AS jsonb)) AS j(v)
+  LEFT JOIN resource_classes c ON c.name = j.v ->> 0)
+`
+	// The sum used + amount is compared in double precision (a bigint sum
+	// could overflow), with a margin that covers its rounding.
+	pgCandFits = `d.amount >= i.min_unit AND d.amount <= i.max_unit AND d.amount % i.step_size = 0
+  AND CAST(COALESCE(u.used, 0) AS DOUBLE PRECISION) + CAST(d.amount AS DOUBLE PRECISION)
+    <= CAST(i.total - i.reserved AS DOUBLE PRECISION) * i.allocation_ratio * 1.000001 + 1`
+	pgCandRootsWhere = `SELECT p.uuid FROM resource_providers p WHERE p.parent_uuid = '' AND p.uuid > ?`
+	// LIMIT NULL is no limit.
+	pgCandRootsAll    = pgCandRootsWhere + ` ORDER BY p.uuid LIMIT ?`
+	pgCandRootDemands = `
+AND NOT EXISTS (SELECT 1 FROM d WHERE NOT EXISTS (
+  SELECT 1 FROM resource_providers m
+  JOIN inventories i ON i.provider_id = m.id AND i.class_id = d.class_id
+  LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+  WHERE m.root_uuid = p.uuid AND ` + pgCandFits + `))`
+	pgCandRoots       = pgCandDemands + pgCandRootsWhere + pgCandRootDemands + ` ORDER BY p.uuid LIMIT ?`
+	pgCandRootsTraits = pgCandDemands + pgCandRootsWhere + `
+AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(CAST(? AS jsonb)) AS r(v) WHERE NOT EXISTS (
+  SELECT 1 FROM provider_traits t WHERE t.provider_id = p.id AND t.trait = r.v))
+AND NOT EXISTS (SELECT 1 FROM provider_traits t WHERE t.provider_id = p.id AND t.trait IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` +
+		pgCandRootDemands + ` ORDER BY p.uuid LIMIT ?`
+	// The trees (as on SQLite; inventories come with the class name).
+	pgCandTrees = `SELECT p.id, p.uuid, p.parent_uuid, r.k - 1
+FROM jsonb_array_elements_text(CAST(? AS jsonb)) WITH ORDINALITY AS r(v, k)
+JOIN resource_providers p ON p.root_uuid = r.v`
+	pgCandTreeResources = `SELECT i.provider_id, c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
+  i.created_at, i.updated_at, COALESCE(u.used, 0)
+FROM inventories i
+JOIN resource_classes c ON c.id = i.class_id
+LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+WHERE i.provider_id IN (SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT))`
+	pgCandTreeTraits = `SELECT t.provider_id, t.trait FROM provider_traits t
+WHERE t.provider_id IN (SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT))`
+	pgCandTreeAggregates = `SELECT a.provider_id, a.aggregate FROM provider_aggregates a
+WHERE a.provider_id IN (SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT))`
+	pgCandCapacity = ` AND NOT EXISTS (SELECT 1 FROM d WHERE NOT EXISTS (
+  SELECT 1 FROM inventories i LEFT JOIN usages u ON u.provider_id = i.provider_id AND u.class_id = i.class_id
+  WHERE i.provider_id = p.id AND i.class_id = d.class_id AND ` + pgCandFits + `))`
+	pgCapAll      = pgCandDemands + providerResourceCols + `WHERE true` + pgProviderExact + pgCandCapacity + pgProviderSets
+	pgCapByUUID   = pgCandDemands + providerResourceCols + `WHERE p.uuid = ?` + pgProviderExact + pgCandCapacity + pgProviderSets
+	pgCapByName   = pgCandDemands + providerResourceCols + `WHERE p.name = ?` + pgProviderExact + pgCandCapacity + pgProviderSets
+	pgCapByParent = pgCandDemands + providerResourceCols + `WHERE p.parent_uuid = ?` + pgProviderExact + pgCandCapacity + pgProviderSets
+	pgCapByRoot   = pgCandDemands + providerResourceCols + `WHERE p.root_uuid = ?` + pgProviderExact + pgCandCapacity + pgProviderSets
+)
+
+// cint and creal read column i of the current row as rawRows.int and
+// rawRows.real do, without their allocation (their &v, passed to assign
+// as an interface, escapes to the heap: one allocation per column read).
+func (r *rawRows) cint(i int) int64 {
+	switch v := r.vals[i].(type) {
+	case int64:
+		return v
+	case float64:
+		if float64(int64(v)) == v {
+			return int64(v)
+		}
+	}
+	r.bad(i, "int64")
+	return 0
+}
+
+func (r *rawRows) creal(i int) float64 {
+	switch v := r.vals[i].(type) {
+	case float64:
+		return v
+	case int64:
+		return float64(v)
+	}
+	r.bad(i, "float64")
+	return 0
+}
+
+// demandsArg encodes amounts as a JSON array of [class, amount] pairs (see
+// list.go). A class that cannot be stored (not valid UTF-8) is left out, so
+// the filter lets more through, which the callers allow.
+func (s *Store) demandsArg(res []placement.ResourceAmount) string {
+	rows := make([][2]any, 0, len(res))
+	for _, ra := range res {
+		if e, ok := s.element(ra.Class); ok {
+			rows = append(rows, [2]any{e, ra.Amount})
+		}
+	}
+	return mustJSON(rows)
+}
+
+// CandidateRoots lists roots in uuid order after q.After, at most q.Limit,
+// filtered exactly by q's traits and demands.
+func (t *txn) CandidateRoots(q placement.RootQuery) ([]string, error) {
+	var limit any // nil: no limit (PostgreSQL's LIMIT NULL)
+	if q.Limit > 0 {
+		limit = int64(q.Limit)
+	}
+	pg := t.s.dialect == PostgreSQL
+	var args []any
+	var id stmtID
+	switch {
+	case len(q.Required) > 0 || len(q.Forbidden) > 0:
+		id = qCandidateRootsTraits
+		args = append(make([]any, 0, 5), t.s.demandsArg(q.Resources), q.After, t.s.listArg(q.Required), t.s.listArg(q.Forbidden))
+	case len(q.Resources) > 0:
+		id = qCandidateRoots
+		args = append(make([]any, 0, 3), t.s.demandsArg(q.Resources), q.After)
+	default:
+		id = qCandidateRootsAll
+		args = append(make([]any, 0, 2), q.After)
+	}
+	if pg {
+		args = append(args, limit)
+	}
+	rows, err := t.query(id, args...)
+	if err == errNoMatch {
+		return nil, nil // After cannot be stored: only by a caller's mistake
+	}
+	if err != nil {
+		return nil, t.fail("candidate roots", err)
+	}
+	defer rows.Close()
+	var out []string
+	if q.Limit > 0 {
+		out = make([]string, 0, min(q.Limit, 1024))
+	}
+	ordered := true
+	for rows.Next() {
+		r := rows.text(0)
+		if len(out) > 0 && r <= out[len(out)-1] {
+			ordered = false // (not seen: see sqliteCandRootsWhere) read all, sort below
+		}
+		out = append(out, r)
+		if ordered && q.Limit > 0 && len(out) == q.Limit {
+			break // SQLite stops here: the rest is never computed
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("candidate roots", err)
+	}
+	if err := rows.scanErr(); err != nil {
+		return nil, t.fail("candidate roots", err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, t.fail("candidate roots", err)
+	}
+	if !ordered {
+		slices.Sort(out)
+		out = slices.Compact(out)
+		if q.Limit > 0 && len(out) > q.Limit {
+			out = out[:q.Limit]
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// Trees returns every provider of the trees rooted at roots with its
+// inventories and usage, traits and aggregates, sorted by root then uuid.
+func (t *txn) Trees(roots []string) ([]*placement.TreeProvider, error) {
+	if len(roots) == 0 {
+		return nil, t.check()
+	}
+	// The roots in order, as the JSON list is: a row's root is named by
+	// its index in the list, so that providers share their root's string.
+	sorted := roots
+	if !slices.IsSorted(roots) {
+		sorted = slices.Clone(roots)
+		slices.Sort(sorted)
+	}
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] { // (roots come without duplicates)
+			sorted = slices.Compact(slices.Clone(sorted))
+			break
+		}
+	}
+	if slices.ContainsFunc(sorted, func(r string) bool { return !utf8.ValidString(r) }) {
+		// No stored uuid is invalid UTF-8 (the JSON list could not carry it).
+		sorted = slices.DeleteFunc(slices.Clone(sorted), func(r string) bool { return !utf8.ValidString(r) })
+		if len(sorted) == 0 {
+			return nil, t.check()
+		}
+	}
+	arg := t.s.listArg(sorted)
+	var b treeBuilder
+	if err := t.treeProviders(&b, arg, sorted); err != nil || len(b.provs) == 0 {
+		return nil, err
+	}
+	ids := mustJSON(b.ids) // a JSON list of the providers' ids (see list.go)
+	if err := t.treeResources(&b, ids); err != nil {
+		return nil, err
+	}
+	var err error
+	if b.traits, b.traitIDs, err = t.treeNames(qCandidateTreeTraits, ids, len(b.provs)); err != nil {
+		return nil, err
+	}
+	if b.aggs, b.aggIDs, err = t.treeNames(qCandidateTreeAggregates, ids, len(b.provs)); err != nil {
+		return nil, err
+	}
+	return b.build(), nil
+}
+
+// rowsDone ends a result set read by one of the methods below.
+func (t *txn) rowsDone(rows *rawRows) error {
+	if err := rows.Err(); err != nil {
+		return t.fail("trees", err)
+	}
+	if err := rows.scanErr(); err != nil {
+		return t.fail("trees", err)
+	}
+	return t.fail("trees", rows.Close())
+}
+
+// treeProviders reads the providers of the trees (arg: the JSON list of
+// roots).
+func (t *txn) treeProviders(b *treeBuilder, arg string, roots []string) error {
+	rows, err := t.query(qCandidateTrees, arg)
+	if err == errNoMatch {
+		return nil
+	}
+	if err != nil {
+		return t.fail("trees", err)
+	}
+	defer rows.Close()
+	b.provs = make([]placement.TreeProvider, 0, len(roots))
+	b.ids = make([]int64, 0, len(roots))
+	for rows.Next() {
+		k := rows.cint(3)
+		if k < 0 || k >= int64(len(roots)) {
+			continue // (cannot happen: k indexes the list)
+		}
+		b.provs = append(b.provs, placement.TreeProvider{UUID: rows.text(1), ParentUUID: rows.text(2), RootUUID: roots[k]})
+		b.ids = append(b.ids, rows.cint(0))
+	}
+	return t.rowsDone(rows)
+}
+
+// treeResources reads the inventories and usage of the trees' providers
+// (ids: the JSON list of their ids).
+func (t *txn) treeResources(b *treeBuilder, ids string) error {
+	var std []string // SQLite: class names by id (standard ids are small)
+	var custom map[int64]string
+	if t.s.dialect == SQLite {
+		var err error
+		if std, custom, err = t.classNames(); err != nil {
+			return err
+		}
+	}
+	rows, err := t.query(qCandidateTreeResources, ids)
+	if err == errNoMatch {
+		return nil
+	}
+	if err != nil {
+		return t.fail("trees", err)
+	}
+	defer rows.Close()
+	b.res = make([]placement.ProviderResource, 0, 2*len(b.provs))
+	b.resIDs = make([]int64, 0, 2*len(b.provs))
+	for rows.Next() {
+		var x placement.ProviderResource
+		if c, ok := rows.vals[1].(int64); ok {
+			if c >= 0 && c < int64(len(std)) {
+				x.ResourceClass = std[c]
+			} else {
+				x.ResourceClass = custom[c]
+			}
+		} else {
+			x.ResourceClass = rows.text(1)
+		}
+		x.Total, x.Reserved, x.MinUnit, x.MaxUnit, x.StepSize = rows.cint(2), rows.cint(3), rows.cint(4), rows.cint(5), rows.cint(6)
+		x.AllocationRatio, x.CreatedAt, x.UpdatedAt, x.Used = rows.creal(7), fromMicro(rows.cint(8)), fromMicro(rows.cint(9)), rows.cint(10)
+		b.res = append(b.res, x)
+		b.resIDs = append(b.resIDs, rows.cint(0))
+	}
+	return t.rowsDone(rows)
+}
+
+// treeNames reads the traits or aggregates (statement id) of the trees'
+// providers (ids: the JSON list of their ids).
+func (t *txn) treeNames(id stmtID, ids string, n int) ([]string, []int64, error) {
+	rows, err := t.query(id, ids)
+	if err == errNoMatch {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, t.fail("trees", err)
+	}
+	defer rows.Close()
+	var names []string
+	var of []int64
+	for rows.Next() {
+		if names == nil {
+			names, of = make([]string, 0, n), make([]int64, 0, n)
+		}
+		names = append(names, rows.text(1))
+		of = append(of, rows.cint(0))
+	}
+	return names, of, t.rowsDone(rows)
+}
+
+// classNames reads the names of the resource classes: by id for the
+// standard ones (ids below 10000), in a map for custom ones.
+func (t *txn) classNames() ([]string, map[int64]string, error) {
+	rows, err := t.query(qCandidateClasses)
+	if err != nil {
+		return nil, nil, t.fail("trees", err)
+	}
+	defer rows.Close()
+	var std []string
+	var custom map[int64]string
+	for rows.Next() {
+		id, name := rows.cint(0), rows.text(1)
+		switch {
+		case id >= 0 && id < 10000:
+			if int(id) >= len(std) {
+				std = slices.Grow(std, int(id)+1-len(std))[:id+1]
+			}
+			std[id] = name
+		default:
+			if custom == nil {
+				custom = map[int64]string{}
+			}
+			custom[id] = name
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, t.fail("trees", err)
+	}
+	if err := rows.scanErr(); err != nil {
+		return nil, nil, t.fail("trees", err)
+	}
+	return std, custom, t.fail("trees", rows.Close())
+}
+
+// treeBuilder gathers the rows of qCandidateTrees and puts them together.
+type treeBuilder struct {
+	provs    []placement.TreeProvider
+	ids      []int64 // provs[i]'s id
+	res      []placement.ProviderResource
+	resIDs   []int64
+	traits   []string
+	traitIDs []int64
+	aggs     []string
+	aggIDs   []int64
+	// position of a provider id in ids, built only if rows come in
+	// another order than the providers
+	index map[int64]int32
+}
+
+// positions returns, for each id of rowIDs, the position of its provider
+// in b.ids (-1 if none). Rows normally come in the providers' order, which
+// a cursor follows; otherwise an index is built.
+func (b *treeBuilder) positions(rowIDs []int64) []int32 {
+	pos := make([]int32, len(rowIDs))
+	cur := 0
+	for k, id := range rowIDs {
+		if cur < len(b.ids) && b.ids[cur] == id {
+			pos[k] = int32(cur)
+			continue
+		}
+		found := false
+		for j := cur + 1; j < len(b.ids) && j <= cur+8; j++ {
+			if b.ids[j] == id {
+				cur, found = j, true
+				break
+			}
+		}
+		if !found {
+			if b.index == nil {
+				b.index = make(map[int64]int32, len(b.ids))
+				for i, id := range b.ids {
+					b.index[id] = int32(i)
+				}
+			}
+			p, ok := b.index[id]
+			if !ok {
+				pos[k] = -1
+				continue
+			}
+			cur = int(p)
+		}
+		pos[k] = int32(cur)
+	}
+	return pos
+}
+
+// groupRuns calls set(i, run) with the rows of each provider i, given the
+// position of each row's provider (-1: none), after putting rows in
+// provider order if they are not (a stable sort: a provider's rows keep
+// their order).
+func groupRuns[T any](rows []T, pos []int32, set func(i int32, run []T)) {
+	if !slices.IsSorted(pos) {
+		perm := make([]int, len(pos))
+		for i := range perm {
+			perm[i] = i
+		}
+		slices.SortStableFunc(perm, func(a, b int) int { return int(pos[a]) - int(pos[b]) })
+		sortedRows, sortedPos := make([]T, len(rows)), make([]int32, len(pos))
+		for i, k := range perm {
+			sortedRows[i], sortedPos[i] = rows[k], pos[k]
+		}
+		rows, pos = sortedRows, sortedPos
+	}
+	for lo := 0; lo < len(pos); {
+		hi := lo + 1
+		for hi < len(pos) && pos[hi] == pos[lo] {
+			hi++
+		}
+		if pos[lo] >= 0 {
+			set(pos[lo], rows[lo:hi:hi])
+		}
+		lo = hi
+	}
+}
+
+func (b *treeBuilder) build() []*placement.TreeProvider {
+	if len(b.provs) == 0 {
+		return nil
+	}
+	provs := b.provs
+	if len(b.res) > 0 {
+		groupRuns(b.res, b.positions(b.resIDs), func(i int32, r []placement.ProviderResource) {
+			sortResources(r)
+			provs[i].Resources = r
+		})
+	}
+	names := func(s []string) []string {
+		if !slices.IsSorted(s) {
+			slices.Sort(s)
+		}
+		return s
+	}
+	if len(b.traits) > 0 {
+		groupRuns(b.traits, b.positions(b.traitIDs), func(i int32, s []string) { provs[i].Traits = names(s) })
+	}
+	if len(b.aggs) > 0 {
+		groupRuns(b.aggs, b.positions(b.aggIDs), func(i int32, s []string) { provs[i].Aggregates = names(s) })
+	}
+	out := make([]*placement.TreeProvider, len(provs))
+	for i := range provs {
+		out[i] = &provs[i]
+	}
+	sortTrees(out)
+	return out
+}
+
+// sortTrees sorts providers by root then uuid. They normally come grouped
+// by root in root order (SQLite), so only each tree is sorted.
+func sortTrees(out []*placement.TreeProvider) {
+	byUUID := func(a, b *placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) }
+	grouped := true
+	for lo := 0; lo < len(out); {
+		hi := lo + 1
+		for hi < len(out) && out[hi].RootUUID == out[lo].RootUUID {
+			hi++
+		}
+		if hi < len(out) && out[hi].RootUUID < out[lo].RootUUID {
+			grouped = false
+			break
+		}
+		if hi-lo > 1 && !slices.IsSortedFunc(out[lo:hi], byUUID) {
+			slices.SortFunc(out[lo:hi], byUUID)
+		}
+		lo = hi
+	}
+	if !grouped {
+		slices.SortFunc(out, func(a, b *placement.TreeProvider) int {
+			if c := strings.Compare(a.RootUUID, b.RootUUID); c != 0 {
+				return c
+			}
+			return strings.Compare(a.UUID, b.UUID)
+		})
+	}
+}
+
+// ProvidersWithCapacity lists the providers matching q.ProviderQuery (as
+// Providers does) that have room for every demand of q, each with its
+// inventories and usage, sorted by uuid.
+func (t *txn) ProvidersWithCapacity(q placement.CapacityQuery) ([]placement.ProviderCapacity, error) {
+	args := make([]any, 0, 14)
+	args = append(args, t.s.demandsArg(q.Resources))
+	id := qCapacityAll
+	switch {
+	case q.UUID != "":
+		id = qCapacityByUUID
+		args = append(args, q.UUID)
+	case q.Name != "":
+		id = qCapacityByName
+		args = append(args, q.Name)
+	case q.Parent != "":
+		id = qCapacityByParent
+		args = append(args, q.Parent)
+	case q.Root != "":
+		id = qCapacityByRoot
+		args = append(args, q.Root)
+	}
+	args = append(args, q.UUID, q.UUID, q.Name, q.Name, q.Root, q.Root, q.Parent, q.Parent,
+		t.s.setsArg(q.MemberOf), t.s.listArg(q.NotMemberOf), t.s.setsArg(q.Required), t.s.listArg(q.Forbidden))
+	rows, err := t.query(id, args...)
+	if err == errNoMatch {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, t.fail("providers with capacity", err)
+	}
+	defer rows.Close()
+	var out []placement.ProviderCapacity
+	var res []placement.ProviderResource // every row's, cut per provider below
+	var starts []int
+	for rows.Next() {
+		var p placement.ResourceProvider
+		var x placement.ProviderResource
+		if err := scanProviderResource(rows, &p, &x); err != nil {
+			return nil, t.fail("providers with capacity", err)
+		}
+		if len(out) == 0 || out[len(out)-1].UUID != p.UUID {
+			out = append(out, placement.ProviderCapacity{ResourceProvider: p})
+			starts = append(starts, len(res))
+		}
+		if x.ResourceClass != "" { // "" when the provider has no inventory
+			res = append(res, x)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("providers with capacity", err)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, t.fail("providers with capacity", err)
+	}
+	for i := range out {
+		hi := len(res)
+		if i+1 < len(starts) {
+			hi = starts[i+1]
+		}
+		if lo := starts[i]; hi > lo {
+			out[i].Resources = res[lo:hi:hi]
+			sortResources(out[i].Resources)
+		}
+	}
+	return out, nil
+}
