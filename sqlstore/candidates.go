@@ -159,33 +159,6 @@ WHERE a.provider_id IN (SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) 
 	pgCapByRoot   = pgCandDemands + providerResourceCols + `WHERE p.root_uuid = ?` + pgProviderExact + pgCandCapacity + pgProviderSets
 )
 
-// cint and creal read column i of the current row as rawRows.int and
-// rawRows.real do, without their allocation (their &v, passed to assign
-// as an interface, escapes to the heap: one allocation per column read).
-func (r *rawRows) cint(i int) int64 {
-	switch v := r.vals[i].(type) {
-	case int64:
-		return v
-	case float64:
-		if float64(int64(v)) == v {
-			return int64(v)
-		}
-	}
-	r.bad(i, "int64")
-	return 0
-}
-
-func (r *rawRows) creal(i int) float64 {
-	switch v := r.vals[i].(type) {
-	case float64:
-		return v
-	case int64:
-		return float64(v)
-	}
-	r.bad(i, "float64")
-	return 0
-}
-
 // demandsArg encodes amounts as a JSON array of [class, amount] pairs (see
 // list.go). A class that cannot be stored (not valid UTF-8) is left out, so
 // the filter lets more through, which the callers allow.
@@ -338,12 +311,12 @@ func (t *txn) treeProviders(b *treeBuilder, arg string, roots []string) error {
 	b.provs = make([]placement.TreeProvider, 0, len(roots))
 	b.ids = make([]int64, 0, len(roots))
 	for rows.Next() {
-		k := rows.cint(3)
+		k := rows.int(3)
 		if k < 0 || k >= int64(len(roots)) {
 			continue // (cannot happen: k indexes the list)
 		}
 		b.provs = append(b.provs, placement.TreeProvider{UUID: rows.text(1), ParentUUID: rows.text(2), RootUUID: roots[k]})
-		b.ids = append(b.ids, rows.cint(0))
+		b.ids = append(b.ids, rows.int(0))
 	}
 	return t.rowsDone(rows)
 }
@@ -380,10 +353,10 @@ func (t *txn) treeResources(b *treeBuilder, ids string) error {
 		} else {
 			x.ResourceClass = rows.text(1)
 		}
-		x.Total, x.Reserved, x.MinUnit, x.MaxUnit, x.StepSize = rows.cint(2), rows.cint(3), rows.cint(4), rows.cint(5), rows.cint(6)
-		x.AllocationRatio, x.CreatedAt, x.UpdatedAt, x.Used = rows.creal(7), fromMicro(rows.cint(8)), fromMicro(rows.cint(9)), rows.cint(10)
+		x.Total, x.Reserved, x.MinUnit, x.MaxUnit, x.StepSize = rows.int(2), rows.int(3), rows.int(4), rows.int(5), rows.int(6)
+		x.AllocationRatio, x.CreatedAt, x.UpdatedAt, x.Used = rows.real(7), fromMicro(rows.int(8)), fromMicro(rows.int(9)), rows.int(10)
 		b.res = append(b.res, x)
-		b.resIDs = append(b.resIDs, rows.cint(0))
+		b.resIDs = append(b.resIDs, rows.int(0))
 	}
 	return t.rowsDone(rows)
 }
@@ -406,7 +379,7 @@ func (t *txn) treeNames(id stmtID, ids string, n int) ([]string, []int64, error)
 			names, of = make([]string, 0, n), make([]int64, 0, n)
 		}
 		names = append(names, rows.text(1))
-		of = append(of, rows.cint(0))
+		of = append(of, rows.int(0))
 	}
 	return names, of, t.rowsDone(rows)
 }
@@ -422,7 +395,7 @@ func (t *txn) classNames() ([]string, map[int64]string, error) {
 	var std []string
 	var custom map[int64]string
 	for rows.Next() {
-		id, name := rows.cint(0), rows.text(1)
+		id, name := rows.int(0), rows.text(1)
 		switch {
 		case id >= 0 && id < 10000:
 			if int(id) >= len(std) {

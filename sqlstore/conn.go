@@ -227,19 +227,43 @@ func (r *rawRows) text(i int) string {
 }
 
 func (r *rawRows) int(i int) int64 {
-	var v int64
-	if assign(&v, r.vals[i]) != nil {
-		r.bad(i, "int64")
+	if v, ok := toInt(r.vals[i]); ok {
+		return v
 	}
-	return v
+	r.bad(i, "int64")
+	return 0
 }
 
 func (r *rawRows) real(i int) float64 {
-	var v float64
-	if assign(&v, r.vals[i]) != nil {
-		r.bad(i, "float64")
+	if v, ok := toReal(r.vals[i]); ok {
+		return v
 	}
-	return v
+	r.bad(i, "float64")
+	return 0
+}
+
+// toInt and toReal convert a driver value as assign does (without its
+// interface argument, which made every call allocate).
+func toInt(v driver.Value) (int64, bool) {
+	switch v := v.(type) {
+	case int64:
+		return v, true
+	case float64:
+		if float64(int64(v)) == v {
+			return int64(v), true
+		}
+	}
+	return 0, false
+}
+
+func toReal(v driver.Value) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
 }
 
 func (r *rawRows) bad(i int, want string) {
@@ -284,23 +308,13 @@ func assign(dest any, v driver.Value) error {
 			return nil
 		}
 	case *int64:
-		switch v := v.(type) {
-		case int64:
-			*d = v
+		if x, ok := toInt(v); ok {
+			*d = x
 			return nil
-		case float64:
-			if float64(int64(v)) == v {
-				*d = int64(v)
-				return nil
-			}
 		}
 	case *float64:
-		switch v := v.(type) {
-		case float64:
-			*d = v
-			return nil
-		case int64:
-			*d = float64(v)
+		if x, ok := toReal(v); ok {
+			*d = x
 			return nil
 		}
 	case *bool:

@@ -40,6 +40,7 @@ const (
 	qProvidersByName
 	qProvidersByParent
 	qProvidersByRoot
+	qProvidersByTrait
 	qResources
 	qProviderTraits
 	qProviderAggregates
@@ -228,6 +229,7 @@ const (
 	pgProvidersByName   = providerCols + `WHERE p.name = ?` + pgProviderExact + pgProviderSets
 	pgProvidersByParent = providerCols + `WHERE p.parent_uuid = ?` + pgProviderExact + pgProviderSets
 	pgProvidersByRoot   = providerCols + `WHERE p.root_uuid = ?` + pgProviderExact + pgProviderSets
+	pgProvidersByTrait  = providerCols + `WHERE p.id IN (SELECT pt.provider_id FROM provider_traits pt WHERE pt.trait IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` + pgProviderExact + pgProviderSets
 
 	pgResources = `SELECT c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at, COALESCE(u.used, 0)
 FROM resource_providers p
@@ -350,6 +352,9 @@ const (
 	sqliteProvidersByName   = providerCols + `WHERE p.name = +?` + sqliteProviderExact + sqliteProviderSets
 	sqliteProvidersByParent = providerCols + `WHERE p.parent_uuid = +?` + sqliteProviderExact + sqliteProviderSets
 	sqliteProvidersByRoot   = providerCols + `WHERE p.root_uuid = +?` + sqliteProviderExact + sqliteProviderSets
+	// Providers with one of a JSON array of traits, by the trait index (the
+	// candidates planner's sharing providers: MISC_SHARES_VIA_AGGREGATE).
+	sqliteProvidersByTrait = providerCols + `WHERE p.id IN (SELECT pt.provider_id FROM provider_traits pt WHERE pt.trait IN (SELECT value FROM json_each(?)))` + sqliteProviderExact + sqliteProviderSets
 
 	sqliteResources = `SELECT c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at, COALESCE(u.used, 0)
 FROM resource_providers p
@@ -455,6 +460,7 @@ var sqliteText = [numStmts]string{
 	qProvidersByName:         sqliteProvidersByName,
 	qProvidersByParent:       sqliteProvidersByParent,
 	qProvidersByRoot:         sqliteProvidersByRoot,
+	qProvidersByTrait:        sqliteProvidersByTrait,
 	qResources:               sqliteResources,
 	qProviderTraits:          sqliteProviderTraits,
 	qProviderAggregates:      sqliteProviderAggregates,
@@ -545,6 +551,7 @@ var postgresText = [numStmts]string{
 	qProvidersByName:         pgProvidersByName,
 	qProvidersByParent:       pgProvidersByParent,
 	qProvidersByRoot:         pgProvidersByRoot,
+	qProvidersByTrait:        pgProvidersByTrait,
 	qResources:               pgResources,
 	qProviderTraits:          pgProviderTraits,
 	qProviderAggregates:      pgProviderAggregates,

@@ -406,6 +406,9 @@ func (t *txn) Providers(q placement.ProviderQuery) ([]placement.ResourceProvider
 	case q.Root != "":
 		id = qProvidersByRoot
 		args = append(args, q.Root)
+	case len(q.Required) > 0:
+		id = qProvidersByTrait
+		args = append(args, t.s.listArg(q.Required[0]))
 	}
 	args = append(args, q.UUID, q.UUID, q.Name, q.Name, q.Root, q.Root, q.Parent, q.Parent,
 		t.s.setsArg(q.MemberOf), t.s.listArg(q.NotMemberOf), t.s.setsArg(q.Required), t.s.listArg(q.Forbidden))
