@@ -27,3 +27,8 @@ func TestLazyPermDenseSparse(t *testing.T) {
 		}
 	}
 }
+
+// SetCandidatesFastPath turns the planner's path for trees of one provider
+// (visitFast) on or off, returning the previous setting: the tests of
+// package placement_test compare both paths.
+func SetCandidatesFastPath(on bool) bool { return !candNoFastPath.Swap(!on) }

@@ -1,12 +1,14 @@
 package placement
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // The allocation candidates planner.
@@ -22,9 +24,14 @@ import (
 // same_subtree set is broken. Nothing bigger than one candidate is ever
 // materialised, and the walk stops at the cap or the limit.
 //
-// Data is read per tree (CandidateReader.Trees or the fallback) into compact
-// per-request tables indexed by provider number (pid) and by request-local
-// class, trait and group numbers.
+// Data is read per tree (CandidateReader.Trees or the fallback), a batch of
+// anchors at a time, into compact per-request tables indexed by provider
+// number (pid) and by request-local class, trait and group numbers; in
+// depth-first order a batch's tables are dropped once it is visited. A tree
+// of one provider that no sharing provider serves (a flat deployment's
+// compute node) is not indexed: visitFast checks it directly against the
+// request compiled into flat lists, and flushFast writes the candidates of
+// such trees, with their summaries, in bulk.
 
 type slotKind uint8
 
@@ -99,27 +106,34 @@ type planner struct {
 	classTotal   []int64  // class -> amount requested over all groups
 	classMulti   []bool   // class -> requested by several groups
 
-	preloaded  map[string]int32 // trees read before the anchor walk: root uuid -> pid
-	shByRoot   map[string][]int32
-	shAnchors  map[int32][]string
-	batchRoots []int32 // roots read by the last loadTrees, sorted by uuid
+	preloaded map[string]int32 // trees read before the anchor walk: root uuid -> pid
+	npre      int32            // pids below npre are the preloaded trees
+	shByRoot  map[string][]int32
+	shAnchors map[int32][]string
+	batch     []batchEnt // trees read by the last loadTrees, sorted by root uuid
+	fast      fastPlan
+	pending   []*TreeProvider // candidates of visitFast not written yet
 
 	// generation state
-	stopAt   int
-	count    int
-	capped   bool
-	stopped  bool
-	dedup    map[string]struct{}
-	keyBuf   []byte
-	usedRoot []bool
-	usedProv []bool
-	scratch  gen
-	optBuf   []int32
-	gens     []*gen
-	pcg      *rand.PCG
-	arng     *rand.Rand
-	yielded  int
-	b        builder
+	stopAt    int
+	count     int
+	visited   int  // anchors visited
+	rootsLeft int  // anchors of the current list not visited yet, the current one included (an estimate)
+	ascending bool // anchors are visited in ascending uuid order
+	sumSorted bool // the summaries built so far are sorted by uuid
+	capped    bool
+	stopped   bool
+	dedup     map[string]struct{}
+	keyBuf    []byte
+	usedRoot  []bool
+	usedProv  []bool
+	scratch   gen
+	optBuf    []int32
+	gens      []*gen
+	pcg       *rand.PCG
+	arng      *rand.Rand
+	yielded   int
+	b         builder
 }
 
 func newPlanner(ctx context.Context, tx ReadTx, r *normRequest) (*planner, error) {
@@ -208,12 +222,14 @@ func (p *planner) release() {
 	if cap(p.pn) > 1<<16 {
 		return // do not keep huge tables alive
 	}
-	clear(p.pn)
+	clear(p.pn[:cap(p.pn)])
+	clear(p.batch[:cap(p.batch)])
+	clear(p.pending[:cap(p.pending)])
 	clear(p.optBuf)
 	clear(p.gens)
 	keep := planner{
 		pn: p.pn[:0], tbits: p.tbits[:0], resIdx: p.resIdx[:0], gflag: p.gflag[:0], elig: p.elig[:0],
-		batchRoots: p.batchRoots[:0], keyBuf: p.keyBuf[:0], usedRoot: p.usedRoot[:0], usedProv: p.usedProv[:0],
+		batch: p.batch[:0], pending: p.pending[:0], fast: p.fast.reset(), keyBuf: p.keyBuf[:0], usedRoot: p.usedRoot[:0], usedProv: p.usedProv[:0],
 		optBuf: p.optBuf[:0], gens: p.gens[:0],
 	}
 	keep.scratch = gen{opts: p.scratch.opts[:0], pos: p.scratch.pos[:0], assign: p.scratch.assign[:0], sumLen: p.scratch.sumLen[:0], sums: p.scratch.sums[:0]}
@@ -246,14 +262,18 @@ func containsAll(a, b []uint64) bool {
 
 // hasSorted reports whether the sorted list contains s.
 func hasSorted(list []string, s string) bool {
-	if len(list) <= 8 {
-		for _, x := range list {
-			if x == s {
-				return true
-			}
-		}
-		return false
+	if len(list) > 8 {
+		return hasSortedLong(list, s)
 	}
+	for i := range list {
+		if list[i] == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSortedLong(list []string, s string) bool {
 	_, ok := slices.BinarySearch(list, s)
 	return ok
 }
@@ -280,17 +300,20 @@ func (p *planner) run() (Candidates, error) {
 	if err := p.loadSharing(); err != nil {
 		return Candidates{}, err
 	}
+	p.npre = int32(len(p.pn))
 	explicit, err := p.explicitAnchors()
 	if err != nil {
 		return Candidates{}, err
 	}
+	p.ascending = !r.randomize
+	p.sumSorted = p.ascending
 	switch {
 	case explicit != nil:
 		if r.randomize {
 			rng := rand.New(rand.NewPCG(r.seed, anchorStream))
 			rng.Shuffle(len(explicit), func(i, j int) { explicit[i], explicit[j] = explicit[j], explicit[i] })
 		}
-		err = p.processRoots(explicit)
+		_, err = p.processRoots(explicit, 0, false)
 	case r.randomize:
 		err = p.walkRandom()
 	default:
@@ -321,11 +344,11 @@ func (p *planner) loadSharing() error {
 	}
 	roots = sortedUnique(roots)
 	p.preloaded = make(map[string]int32, len(roots))
-	if err := p.loadTrees(roots, true); err != nil {
+	if err := p.loadTrees(roots, true, false); err != nil {
 		return err
 	}
-	for _, rp := range p.batchRoots {
-		p.preloaded[p.pn[rp].tp.UUID] = rp
+	for _, e := range p.batch {
+		p.preloaded[e.tp.UUID] = e.pid
 	}
 	p.shByRoot = map[string][]int32{}
 	p.shAnchors = map[int32][]string{}
@@ -443,11 +466,16 @@ func (p *planner) rootTraitFilter() (req, forb []string) {
 	return req, forb
 }
 
-// walkOrdered streams anchors in ascending uuid order, in growing pages.
+// walkOrdered streams anchors in ascending uuid order. The first page asks
+// for as many roots as candidates may be returned, without the demands
+// (sharing no provider, most roots usually pass them, and the planner
+// checks them anyway while the trees are in the cache); when most anchors
+// turn out useless, the source filters the remaining roots by the demands.
 func (p *planner) walkOrdered() error {
-	q := RootQuery{Resources: p.demands()}
+	var q RootQuery
 	q.Required, q.Forbidden = p.rootTraitFilter()
-	q.Limit = min(max(p.stopAt, 64), 1024)
+	dem := p.demands()
+	q.Limit = max(p.stopAt, 64)
 	for !p.stopped {
 		roots, err := p.src.roots(q)
 		if err != nil {
@@ -456,14 +484,25 @@ func (p *planner) walkOrdered() error {
 		if len(roots) == 0 {
 			return nil
 		}
-		q.After = roots[len(roots)-1]
-		if err := p.processRoots(roots); err != nil {
+		n, err := p.processRoots(roots, 0, q.Resources == nil && len(dem) > 0)
+		if err != nil || p.stopped {
 			return err
+		}
+		if n < len(roots) {
+			// Most anchors were useless: from roots[n] on, let the
+			// source filter the roots by the demands.
+			q.Resources = dem
+			if n > 0 {
+				q.After = roots[n-1]
+			}
+			q.Limit = min(max(p.stopAt-p.count, 64), 1024)
+			continue
 		}
 		if len(roots) < q.Limit {
 			return nil
 		}
-		q.Limit = min(q.Limit*4, 16384)
+		q.After = roots[len(roots)-1]
+		q.Limit = min(q.Limit*4, max(p.stopAt, 16384))
 	}
 	return nil
 }
@@ -498,7 +537,7 @@ func (p *planner) walkRandom() error {
 			}
 			batch = append(batch, r)
 		}
-		if err := p.processRoots(batch); err != nil {
+		if _, err := p.processRoots(batch, perm.left(), false); err != nil {
 			return err
 		}
 		if filtered == nil && len(dem) > 0 && drawn >= 1024 && p.yielded*16 < drawn {
@@ -558,9 +597,38 @@ func (lp *lazyPerm) next() int {
 	return vj
 }
 
-// processRoots reads the trees of roots not read yet and visits each root as
-// an anchor, in the given order.
-func (p *planner) processRoots(roots []string) error {
+// candBatch is the number of anchors whose trees are read and visited
+// together: small enough for their data to stay in the processor's cache
+// from the reading to the summaries.
+const candBatch = 512
+
+// processRoots visits roots as anchors, in the given order, reading their
+// trees a batch at a time; more is the number of anchors expected after
+// these (for sizing the answer). With mayFilter it stops early, returning
+// the number of roots it processed, when most anchors visited were useless
+// (the caller then asks the source to filter roots by the demands).
+func (p *planner) processRoots(roots []string, more int, mayFilter bool) (int, error) {
+	for start := 0; start < len(roots); start += candBatch {
+		if p.stopped {
+			return start, nil
+		}
+		if mayFilter && p.visited >= 1024 && p.yielded*16 < p.visited {
+			return start, nil
+		}
+		if err := p.processBatch(roots[start:min(start+candBatch, len(roots))], len(roots)-start+more); err != nil {
+			return start, err
+		}
+	}
+	return len(roots), nil
+}
+
+// processBatch reads the trees of roots not read yet and visits each root
+// as an anchor, in the given order; left is the number of anchors left,
+// these included. In depth-first order the trees read are dropped
+// afterwards (no later anchor uses them: only sharing providers serve
+// several anchors, and their trees are preloaded).
+func (p *planner) processBatch(roots []string, left int) error {
+	base := len(p.pn)
 	toLoad := roots
 	if len(p.preloaded) > 0 {
 		toLoad = make([]string, 0, len(roots))
@@ -570,65 +638,120 @@ func (p *planner) processRoots(roots []string) error {
 			}
 		}
 	}
-	p.batchRoots = p.batchRoots[:0]
+	p.batch = p.batch[:0]
 	if len(toLoad) > 0 {
-		if err := p.loadTrees(toLoad, p.needAggs); err != nil {
+		if err := p.loadTrees(toLoad, p.needAggs, true); err != nil {
 			return err
 		}
 	}
-	loaded := p.batchRoots
-	// Expect about one candidate per anchor.
-	p.b.reqs = slices.Grow(p.b.reqs, min(len(roots), p.stopAt-p.count))
+	loaded := p.batch
+	// Sorted roots that all came back are loaded's roots, in order.
+	inOrder := p.ascending && len(loaded) == len(roots)
 	next := 0 // roots usually come sorted, like loaded: try the next one first
-	for _, r := range roots {
-		pid, ok := int32(0), false
-		if len(p.preloaded) > 0 {
-			pid, ok = p.preloaded[r]
+	for k, r := range roots {
+		e := batchEnt{pid: -1}
+		ok := false
+		if inOrder {
+			e, ok = loaded[k], true
+		} else if len(p.preloaded) > 0 {
+			e.pid, ok = p.preloaded[r]
 		}
 		if !ok {
-			if next < len(loaded) && p.pn[loaded[next]].tp.UUID == r {
-				pid = loaded[next]
+			if next < len(loaded) && loaded[next].tp.UUID == r {
+				e = loaded[next]
 			} else {
-				i, found := slices.BinarySearchFunc(loaded, r, func(x int32, u string) int { return strings.Compare(p.pn[x].tp.UUID, u) })
+				i, found := slices.BinarySearchFunc(loaded, r, func(x batchEnt, u string) int { return strings.Compare(x.tp.UUID, u) })
 				if !found {
 					continue
 				}
-				pid, next = loaded[i], i
+				e, next = loaded[i], i
 			}
 			next++
 		}
-		p.visit(pid)
-		if p.stopped {
-			return nil
+		p.rootsLeft = left - k
+		p.visited++
+		if e.pid < 0 {
+			p.visitFast(e.tp)
+		} else {
+			p.visit(e.pid)
 		}
+		if p.stopped {
+			break
+		}
+	}
+	p.flushFast(left - len(roots))
+	p.rootsLeft = 0
+	if p.r.order == DepthFirst && len(p.pn) > base {
+		p.truncate(base)
 	}
 	return nil
 }
 
-// loadTrees reads trees into the tables; p.batchRoots lists their root pids
-// sorted by uuid.
-func (p *planner) loadTrees(roots []string, aggs bool) error {
+// truncate drops the pids from n on.
+func (p *planner) truncate(n int) {
+	clear(p.pn[n:])
+	p.pn = p.pn[:n]
+	p.tbits = p.tbits[:n*p.tw]
+	p.resIdx = p.resIdx[:n*p.ncls]
+	p.gflag = p.gflag[:n*p.ngroups]
+	p.elig = p.elig[:n*len(p.slots)]
+	p.usedRoot = p.usedRoot[:min(n, len(p.usedRoot))]
+	p.usedProv = p.usedProv[:min(n, len(p.usedProv))]
+}
+
+// candNoFastPath turns visitFast off (tests compare both paths).
+var candNoFastPath atomic.Bool
+
+// batchEnt is a tree read by loadTrees: its root's pid, or -1 for a tree of
+// one provider left to visitFast (tp is then the provider).
+type batchEnt struct {
+	tp  *TreeProvider
+	pid int32
+}
+
+// loadTrees reads trees into the tables; p.batch lists them sorted by root
+// uuid. With fast, a tree that is a single root provider that is not a
+// sharing provider and that no sharing provider serves is not indexed: it
+// is left to visitFast.
+func (p *planner) loadTrees(roots []string, aggs, fast bool) error {
 	tps, err := p.src.trees(roots, aggs)
 	if err != nil {
 		return err
 	}
+	fast = fast && !candNoFastPath.Load()
 	base := len(p.pn)
-	p.pn = slices.Grow(p.pn, len(tps))
-	for i := range tps {
-		p.pn = append(p.pn, pnode{tp: tps[i], parent: -1, root: -1, lo: -1, hi: -1})
-	}
-	p.batchRoots = p.batchRoots[:0]
-	for lo := base; lo < len(p.pn); {
+	p.batch = p.batch[:0]
+	isRoot := func(tp *TreeProvider) bool { return tp.ParentUUID == "" && tp.RootUUID == tp.UUID }
+	nextRoot := len(tps) > 0 && isRoot(tps[0])
+	for lo := 0; lo < len(tps); {
 		hi := lo + 1
-		for hi < len(p.pn) && p.pn[hi].tp.RootUUID == p.pn[lo].tp.RootUUID {
+		loRoot := nextRoot
+		// Two distinct roots are in distinct trees (no need to compare
+		// their uuids: flat deployments are all roots).
+		for {
+			nextRoot = hi < len(tps) && isRoot(tps[hi])
+			if hi == len(tps) || (loRoot && nextRoot) || tps[hi].RootUUID != tps[lo].RootUUID {
+				break
+			}
 			hi++
 		}
-		tree := p.pn[lo:hi]
+		// (A tree with a sharing provider is preloaded, so not read here:
+		// the snapshot's Providers and Trees agree.)
+		if fast && hi == lo+1 && loRoot && (p.shByRoot == nil || len(p.shByRoot[tps[lo].UUID]) == 0) {
+			p.batch = append(p.batch, batchEnt{tp: tps[lo], pid: -1})
+			lo = hi
+			continue
+		}
+		first := len(p.pn)
+		for _, tp := range tps[lo:hi] {
+			p.pn = append(p.pn, pnode{tp: tp, parent: -1, root: -1, lo: -1, hi: -1})
+		}
+		tree := p.pn[first:]
 		find := func(u string) int32 {
 			if len(tree) <= 16 {
 				for k := range tree {
 					if tree[k].tp.UUID == u {
-						return int32(lo + k)
+						return int32(first + k)
 					}
 				}
 				return -1
@@ -637,17 +760,17 @@ func (p *planner) loadTrees(roots []string, aggs bool) error {
 			if !ok {
 				return -1
 			}
-			return int32(lo + i)
+			return int32(first + i)
 		}
 		if rp := find(tree[0].tp.RootUUID); rp >= 0 && p.pn[rp].tp.ParentUUID == "" {
-			p.pn[rp].lo, p.pn[rp].hi = int32(lo), int32(hi)
-			for k := lo; k < hi; k++ {
+			p.pn[rp].lo, p.pn[rp].hi = int32(first), int32(len(p.pn))
+			for k := first; k < len(p.pn); k++ {
 				p.pn[k].root = rp
 				if p.pn[k].tp.ParentUUID != "" {
 					p.pn[k].parent = find(p.pn[k].tp.ParentUUID)
 				}
 			}
-			p.batchRoots = append(p.batchRoots, rp)
+			p.batch = append(p.batch, batchEnt{tp: p.pn[rp].tp, pid: rp})
 		}
 		lo = hi
 	}
@@ -677,18 +800,7 @@ func (p *planner) index(base int) {
 				}
 			}
 		}
-		// Both lists are sorted by class: merge them.
-		res, ri := nd.tp.Resources, 0
-		for c, name := range r.classes {
-			for ri < len(res) && res[ri].ResourceClass < name {
-				ri++
-			}
-			idx := int32(-1)
-			if ri < len(res) && res[ri].ResourceClass == name {
-				idx = int32(ri)
-			}
-			p.resIdx[pid*p.ncls+c] = idx
-		}
+		resolveClasses(nd.tp.Resources, r.classes, p.resIdx[pid*p.ncls:pid*p.ncls+p.ncls])
 		for gi := range r.groups {
 			g := &r.groups[gi]
 			var f uint8
@@ -717,14 +829,43 @@ func (p *planner) index(base int) {
 	}
 }
 
+// resolveClasses sets idx[c] to the index of classes[c] in res, -1 if
+// absent. Both lists are sorted by class: merge them, trying equality first
+// (cheap when the store shares its class name strings).
+func resolveClasses(res []ProviderResource, classes []string, idx []int32) {
+	ri := 0
+	for c, name := range classes {
+		idx[c] = -1
+		for ri < len(res) {
+			rc := res[ri].ResourceClass
+			if rc == name {
+				idx[c] = int32(ri)
+				ri++
+				break
+			}
+			if rc > name {
+				break
+			}
+			ri++
+		}
+	}
+}
+
 // anyIn reports whether some element of set is in the sorted list.
 func anyIn(list, set []string) bool {
-	if len(list) == 0 {
+	if len(list) > 8 {
+		for _, x := range set {
+			if hasSortedLong(list, x) {
+				return true
+			}
+		}
 		return false
 	}
 	for _, x := range set {
-		if hasSorted(list, x) {
-			return true
+		for _, y := range list {
+			if x == y {
+				return true
+			}
 		}
 	}
 	return false
@@ -1081,6 +1222,181 @@ func (p *planner) ancestorOrSelf(a, q int32) bool {
 	}
 	return false
 }
+
+// fastPlan is the request compiled for visitFast: what a tree of one
+// provider must pass, in flat lists.
+type fastPlan struct {
+	ready bool
+	never bool // no tree of one provider can satisfy the request
+	// traits and aggs: whether the provider has one of names must be want
+	// (required any-of sets, forbidden traits, member_of sets, forbidden
+	// aggregates).
+	traits []anyOf
+	aggs   []anyOf
+	// inTree: roots the provider must be (in_tree of some group).
+	inTree []string
+	// checks: amounts that must fit, sorted by class: every group's amount
+	// of each class, and the total of a class several groups ask for.
+	checks []fastCheck
+	names  []string // backs the trait names of traits
+}
+
+// reset empties fp, keeping its buffers (cleared: nothing of the request
+// stays reachable).
+func (fp *fastPlan) reset() fastPlan {
+	clear(fp.traits)
+	clear(fp.aggs)
+	clear(fp.inTree)
+	clear(fp.checks)
+	clear(fp.names)
+	return fastPlan{traits: fp.traits[:0], aggs: fp.aggs[:0], inTree: fp.inTree[:0], checks: fp.checks[:0], names: fp.names[:0]}
+}
+
+type fastCheck struct {
+	class  string
+	amount int64
+	same   bool // the class of the previous check
+}
+
+type anyOf struct {
+	names []string
+	want  bool
+}
+
+func (p *planner) compileFast() {
+	fp := &p.fast
+	fp.ready = true
+	r := p.r
+	add := func(list []anyOf, names []string, want bool) []anyOf {
+		for _, t := range list {
+			if t.want == want && slices.Equal(t.names, names) {
+				return list
+			}
+		}
+		return append(list, anyOf{names, want})
+	}
+	names := func(ids ...int) []string {
+		start := len(fp.names)
+		for _, t := range ids {
+			fp.names = append(fp.names, r.traits[t])
+		}
+		return fp.names[start:len(fp.names):len(fp.names)]
+	}
+	for _, t := range r.rootRequired {
+		fp.traits = add(fp.traits, names(t), true)
+	}
+	if len(r.rootForbidden) > 0 {
+		fp.traits = add(fp.traits, names(r.rootForbidden...), false)
+	}
+	suffixed := 0
+	var checksBuf [8]nres
+	checks := checksBuf[:0]
+	for gi := range r.groups {
+		g := &r.groups[gi]
+		if g.suffix != "" {
+			suffixed++
+			if len(g.res) == 0 && len(g.required) == 0 && len(g.memberOf) == 0 {
+				fp.never = true // Placement: a resourceless group without filters matches nothing
+			}
+		}
+		// The required traits are tp's own, also for the unsuffixed group
+		// (the union of the traits of the providers it uses).
+		for _, set := range g.required {
+			fp.traits = add(fp.traits, names(set...), true)
+		}
+		if len(g.forbidden) > 0 {
+			fp.traits = add(fp.traits, names(g.forbidden...), false)
+		}
+		for _, set := range g.memberOf {
+			fp.aggs = add(fp.aggs, set, true)
+		}
+		if len(g.notMemberOf) > 0 {
+			fp.aggs = add(fp.aggs, g.notMemberOf, false)
+		}
+		if g.inTree != "" {
+			fp.inTree = append(fp.inTree, p.inTreeRoot[gi])
+		}
+		checks = append(checks, g.res...)
+	}
+	if r.isolate && suffixed > 1 {
+		fp.never = true
+	}
+	for c, total := range p.classTotal {
+		if p.classMulti[c] {
+			checks = append(checks, nres{class: c, amount: total})
+		}
+	}
+	slices.SortStableFunc(checks, func(a, b nres) int { return cmp.Compare(a.class, b.class) })
+	for k, c := range checks {
+		fp.checks = append(fp.checks, fastCheck{class: r.classes[c.class], amount: c.amount, same: k > 0 && c.class == checks[k-1].class})
+	}
+}
+
+// visitFast handles an anchor whose tree is tp alone, a root provider that
+// is neither a sharing provider nor served by one (see loadTrees): what
+// visit, anchorOK, eligibility and visitSingle check for such a tree, on tp
+// directly, without indexing it. Every group lands on tp. Its candidate is
+// queued, to be written with the others of the batch by flushFast.
+func (p *planner) visitFast(tp *TreeProvider) {
+	if p.steps++; p.steps&4095 == 0 {
+		if err := p.ctx.Err(); err != nil {
+			p.err, p.stopped = err, true
+			return
+		}
+	}
+	fp := &p.fast
+	if !fp.ready {
+		p.compileFast()
+	}
+	if fp.never {
+		return
+	}
+	for _, t := range fp.traits {
+		if anyIn(tp.Traits, t.names) != t.want {
+			return
+		}
+	}
+	for _, t := range fp.aggs {
+		if anyIn(tp.Aggregates, t.names) != t.want {
+			return
+		}
+	}
+	for _, root := range fp.inTree {
+		if tp.RootUUID != root {
+			return
+		}
+	}
+	// The checks and tp.Resources are both sorted by class: merge them.
+	res, ri := tp.Resources, -1
+	for k := range fp.checks {
+		ck := &fp.checks[k]
+		if !ck.same {
+			for ri++; ; ri++ {
+				if ri == len(res) {
+					return
+				}
+				if rc := res[ri].ResourceClass; rc == ck.class {
+					break
+				} else if rc > ck.class {
+					return
+				}
+			}
+		}
+		if pr := &res[ri]; pr.Check(pr.Used, ck.amount) != ReasonNone {
+			return
+		}
+	}
+	p.yielded++
+	p.pending = append(p.pending, tp)
+	p.counted()
+	if len(p.pending) == fastFlush {
+		p.flushFast(p.rootsLeft - 1)
+	}
+}
+
+// fastFlush is the number of candidates visitFast queues before writing
+// them: few enough for their trees to still be in the processor's caches.
+const fastFlush = 64
 
 // visitSingle handles an anchor whose tree is one provider that is not a
 // sharing provider and that no sharing provider serves: every group lands on

@@ -40,8 +40,11 @@ type CandidateReader interface {
 	//   - the root provider itself has every trait of q.Required and none of
 	//     q.Forbidden.
 	// Both filters may let through roots that fail them (the Engine checks
-	// again on the trees it reads). A query with no filters lists every
-	// root; it should be cheap (the Engine uses it to draw random anchors).
+	// again on the trees it reads). A query without filters (but maybe a
+	// Limit and After) lists every root; it should be cheap: the Engine uses
+	// it to draw random anchors, and in the default order it pages through
+	// the roots without Resources first, asking for them only once most
+	// anchors turn out to have no room.
 	CandidateRoots(q RootQuery) ([]string, error)
 	// Trees returns every provider of the trees rooted at roots (given in
 	// any order, without duplicates; unknown uuids and non-roots are

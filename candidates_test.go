@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -352,6 +353,217 @@ func TestCandidatesPushdownMatchesFallback(t *testing.T) {
 				if limit == 0 && len(a.AllocationRequests) != 6 {
 					t.Errorf("order %v random %v: %d candidates, want 6", order, random, len(a.AllocationRequests))
 				}
+			}
+		}
+	}
+}
+
+// The planner's path for trees of one provider (visitFast) and its general
+// path give identical answers, order and summaries included, on random
+// mixed states (mostly single-provider trees, some nested ones and sharing
+// providers) and random requests.
+func TestCandidatesFastPathMatchesGeneric(t *testing.T) {
+	traits := []string{"HW_CPU_X86_AVX2", "HW_CPU_X86_SSE", "COMPUTE_VOLUME_MULTI_ATTACH"}
+	aggs := []string{"a1000000-0000-4000-8000-000000000001", "a1000000-0000-4000-8000-000000000002"}
+	classes := []string{placement.ClassDiskGB, placement.ClassMemoryMB, placement.ClassVCPU}
+	asked, answered := 0, 0
+	for seed := range uint64(12) {
+		rng := rand.New(rand.NewPCG(seed, 99))
+		v := newCandEnv(t)
+		var provs []string
+		for i := range 40 + rng.IntN(40) {
+			parent := ""
+			if len(provs) > 0 && rng.IntN(5) == 0 {
+				parent = provs[rng.IntN(len(provs))]
+			}
+			var invs []placement.Inventory
+			for _, c := range classes {
+				if rng.IntN(4) > 0 {
+					inv := placement.NewInventory(c, int64(1+rng.IntN(8)))
+					if rng.IntN(4) == 0 {
+						inv.MinUnit, inv.MaxUnit, inv.StepSize = int64(1+rng.IntN(2)), int64(2+rng.IntN(6)), int64(1+rng.IntN(2))
+						inv.Reserved, inv.AllocationRatio = int64(rng.IntN(2)), []float64{0.5, 1, 1.5, 2}[rng.IntN(4)]
+					}
+					invs = append(invs, inv)
+				}
+			}
+			u := v.provider(fmt.Sprintf("p%d", i), parent, invs...)
+			provs = append(provs, u)
+			var ts []string
+			for _, tr := range traits {
+				if rng.IntN(2) == 0 {
+					ts = append(ts, tr)
+				}
+			}
+			if rng.IntN(15) == 0 {
+				ts = append(ts, placement.TraitMiscSharesViaAggregate)
+			}
+			if len(ts) > 0 {
+				if _, err := v.e.SetProviderTraits(v.ctx, u, placement.SkipGenerationCheck(), ts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var as []string
+			for _, a := range aggs {
+				if rng.IntN(2) == 0 {
+					as = append(as, a)
+				}
+			}
+			if len(as) > 0 {
+				if _, err := v.e.SetProviderAggregates(v.ctx, u, placement.SkipGenerationCheck(), as); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(invs) > 0 && rng.IntN(3) == 0 {
+				_ = v.e.SetAllocations(v.ctx, placement.ConsumerAllocations{
+					ConsumerUUID: fmt.Sprintf("c1000000-0000-4000-8000-%012d", i), Generation: placement.SkipGenerationCheck(),
+					ProjectID: "p", UserID: "u",
+					Allocations: []placement.Allocation{{ProviderUUID: u, ResourceClass: invs[0].ResourceClass, Used: int64(1 + rng.IntN(3))}},
+				})
+			}
+		}
+		group := func(suffix string) placement.RequestGroup {
+			g := placement.RequestGroup{Suffix: suffix}
+			for _, c := range classes {
+				if rng.IntN(2) == 0 {
+					g.Resources = append(g.Resources, placement.ResourceAmount{Class: c, Amount: int64(1 + rng.IntN(2))})
+				}
+			}
+			if len(g.Resources) == 0 && (suffix == "" || rng.IntN(2) == 0) {
+				g.Resources = []placement.ResourceAmount{{Class: classes[rng.IntN(3)], Amount: 1}}
+			}
+			if rng.IntN(3) == 0 || len(g.Resources) == 0 {
+				g.Required = [][]string{{traits[rng.IntN(3)], traits[rng.IntN(3)]}}
+			}
+			if rng.IntN(5) == 0 {
+				f := traits[rng.IntN(3)]
+				if !slices.ContainsFunc(g.Required, func(set []string) bool { return !slices.ContainsFunc(set, func(t string) bool { return t != f }) }) {
+					g.Forbidden = []string{f}
+				}
+			}
+			if rng.IntN(3) == 0 {
+				g.MemberOf = [][]string{{aggs[rng.IntN(2)]}}
+			}
+			if rng.IntN(6) == 0 {
+				g.NotMemberOf = []string{aggs[rng.IntN(2)]}
+			}
+			if rng.IntN(12) == 0 {
+				g.InTree = provs[rng.IntN(len(provs))]
+			}
+			return g
+		}
+		for range 60 {
+			var req placement.CandidateRequest
+			if rng.IntN(5) > 0 {
+				req.Groups = append(req.Groups, group(""))
+			}
+			for s := range rng.IntN(3) {
+				req.Groups = append(req.Groups, group(fmt.Sprint(s+1)))
+			}
+			if len(req.Groups) == 0 {
+				req.Groups = append(req.Groups, group(""))
+			}
+			if len(req.Groups[0].Resources) == 0 {
+				req.Groups[0].Resources = []placement.ResourceAmount{{Class: classes[rng.IntN(3)], Amount: 1}}
+			}
+			var suffixes []string
+			for _, g := range req.Groups {
+				if g.Suffix != "" {
+					suffixes = append(suffixes, g.Suffix)
+				}
+			}
+			if len(suffixes) > 0 {
+				req.SameSubtree = [][]string{suffixes} // resourceless groups must be named
+			}
+			if rng.IntN(2) == 0 {
+				req.GroupPolicy = placement.GroupPolicyIsolate
+			}
+			if rng.IntN(6) == 0 {
+				req.RootRequired = []string{traits[rng.IntN(3)]}
+			} else if rng.IntN(6) == 0 {
+				req.RootForbidden = []string{traits[rng.IntN(3)]}
+			}
+			req.Limit = []int{0, 0, 1, 3, 7}[rng.IntN(5)]
+			req.Order = placement.CandidateOrder(rng.IntN(2))
+			req.Randomize, req.Seed = rng.IntN(3) == 0, rng.Uint64()
+			req.ExcludeNested, req.RequestedClassesOnly = rng.IntN(5) == 0, rng.IntN(5) == 0
+			fast, err := v.e.AllocationCandidates(v.ctx, req)
+			if err != nil {
+				t.Fatalf("seed %d: %+v: %v", seed, req, err)
+			}
+			placement.SetCandidatesFastPath(false)
+			generic, err := v.e.AllocationCandidates(v.ctx, req)
+			placement.SetCandidatesFastPath(true)
+			if err != nil {
+				t.Fatalf("seed %d: %+v: %v", seed, req, err)
+			}
+			if fmt.Sprint(fast) != fmt.Sprint(generic) {
+				t.Fatalf("seed %d: %+v: fast and generic paths differ:\n%v\n%v", seed, req, fast, generic)
+			}
+			if len(fast.AllocationRequests) > 0 {
+				answered++
+			}
+			asked++
+		}
+	}
+	t.Logf("%d of %d requests had candidates", answered, asked)
+	if answered*4 < asked {
+		t.Errorf("only %d of %d requests had candidates", answered, asked)
+	}
+}
+
+// Most roots without room: the planner first reads roots unfiltered, then
+// lets the source filter them by the demands (also from the start of a
+// page); the answer is the generic path's.
+func TestCandidatesFilterSwitch(t *testing.T) {
+	s := memstore.New()
+	ctx := context.Background()
+	const n = 3000
+	err := s.Update(ctx, func(tx placement.Tx) error {
+		for i := range n {
+			u := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+			if err := tx.CreateProvider(placement.ResourceProvider{UUID: u, Name: u, RootUUID: u}); err != nil {
+				return err
+			}
+			total := int64(1)
+			if i >= n-60 || i%500 == 7 {
+				total = 4
+			}
+			if err := tx.PutInventory(u, placement.NewInventory(placement.ClassVCPU, total)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	native, err := placement.New(s, placement.WithAuthorizer(placement.AllowAll()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	generic, err := placement.New(plainStore{s}, placement.WithAuthorizer(placement.AllowAll()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{0, 1, 50, 1500} {
+		for _, order := range []placement.CandidateOrder{placement.DepthFirst, placement.BreadthFirst} {
+			req := placement.CandidateRequest{Groups: []placement.RequestGroup{group("", placement.ClassVCPU, 2)}, Limit: limit, Order: order}
+			a, err := native.AllocationCandidates(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := generic.AllocationCandidates(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 66
+			if limit > 0 {
+				want = min(want, limit)
+			}
+			if len(a.AllocationRequests) != want || fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("limit %d order %v: %d candidates (want %d), generic %d; equal %v", limit, order,
+					len(a.AllocationRequests), want, len(b.AllocationRequests), fmt.Sprint(a) == fmt.Sprint(b))
 			}
 		}
 	}

@@ -192,9 +192,10 @@ func (st *state) rootPasses(root *provider, q *placement.RootQuery) bool {
 
 // CandidateRoots answers exactly, walking the root list from q.After, or,
 // when a required trait is rare among the roots left, the trait's index.
-// An unlimited query without resources on common traits only is answered
-// without the trait filters (a superset, which the contract allows), with
-// a subslice of the cached list of every root (no copy).
+// A query without filters, or unlimited without resources on common traits
+// only (answered without the trait filters: a superset, which the contract
+// allows), that asks for (about) every root is answered with a subslice of
+// the cached list of every root (no copy).
 func (t *readTx) CandidateRoots(q placement.RootQuery) ([]string, error) {
 	if err := t.check(); err != nil {
 		return nil, err
@@ -228,16 +229,16 @@ func (t *readTx) CandidateRoots(q placement.RootQuery) ([]string, error) {
 		}
 		return uuidsOf(found), nil
 	}
-	filter := len(q.Resources) > 0 || q.Limit > 0
-	if !filter {
-		for _, tr := range q.Forbidden {
-			if len(st.byTrait[tr]) > 0 {
-				filter = true
-			}
+	filter := len(q.Resources) > 0 || (q.Limit > 0 && len(q.Required) > 0)
+	for _, tr := range q.Forbidden {
+		if len(st.byTrait[tr]) > 0 {
+			filter = true
 		}
 	}
-	if !filter {
-		// Every root after q.After: a subslice of the cached list.
+	if !filter && (q.Limit == 0 || q.Limit >= st.roots.n) {
+		// Every root after q.After: a subslice of the cached list (built
+		// again after roots change, so only for queries that would walk
+		// most of the list anyway).
 		all := st.roots.uuids()
 		k := 0
 		if q.After != "" {
@@ -249,7 +250,11 @@ func (t *readTx) CandidateRoots(q placement.RootQuery) ([]string, error) {
 		if k == len(all) {
 			return nil, nil
 		}
-		return all[k:len(all):len(all)], nil
+		end := len(all)
+		if q.Limit > 0 && k+q.Limit < end {
+			end = k + q.Limit
+		}
+		return all[k:end:end], nil
 	}
 	var out []string
 	if q.Limit > 0 {
@@ -294,44 +299,51 @@ func (t *readTx) Trees(roots []string) ([]*placement.TreeProvider, error) {
 
 // trees lists the trees of roots, pointing at the providers' tp.
 func (st *state) trees(roots []string) []*placement.TreeProvider {
-	sorted := roots
-	if !slices.IsSorted(roots) {
-		sorted = slices.Clone(roots)
-		slices.Sort(sorted)
+	if len(roots) == 0 || st.roots.n == 0 {
+		return nil
 	}
-	// Find each root in the root list, walking it in step with sorted
-	// (roots asked together are usually consecutive in it).
-	found := make([]*provider, 0, len(sorted))
+	// Find each root in the root list, walking it in step with roots (roots
+	// asked together are usually consecutive in it, and sorted: when their
+	// positions increase, so do their uuids, without comparing any).
+	out := make([]*placement.TreeProvider, 0, len(roots))
 	chunks := st.roots.chunks
 	ci, i := 0, 0
-	for _, r := range sorted {
-		if ci < len(chunks) && i < len(chunks[ci]) && chunks[ci][i].uuid == r {
-			// the next root in the list
-		} else {
+	chunk := chunks[0]
+	sorted, prevCi, prevI := true, 0, -1
+	for _, r := range roots {
+		if i == len(chunk) || chunk[i].uuid != r {
 			var ok bool
 			if ci, i, ok = st.roots.seek(r); !ok {
 				continue
 			}
+			chunk = chunks[ci]
+			if ci < prevCi || (ci == prevCi && i < prevI) {
+				sorted = false
+			}
 		}
-		found = append(found, chunks[ci][i].p)
-		if i++; i == len(chunks[ci]) {
-			ci, i = ci+1, 0
-		}
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	out := make([]*placement.TreeProvider, 0, len(found))
-	for _, p := range found {
-		if p.treeSize == 1 && p.rec.RootUUID == p.rec.UUID {
+		prevCi, prevI = ci, i
+		p := chunk[i].p
+		// (p.tp, next to treeSize, mirrors p.rec: reading it spares a
+		// cache line.)
+		if p.treeSize == 1 && p.tp.RootUUID == p.tp.UUID {
 			out = append(out, &p.tp) // a tree of one provider
-			continue
+		} else {
+			start := len(out)
+			for _, m := range st.byRoot[p.rec.UUID] {
+				out = append(out, &m.tp)
+			}
+			slices.SortFunc(out[start:], func(a, b *placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) })
 		}
-		start := len(out)
-		for _, m := range st.byRoot[p.rec.UUID] {
-			out = append(out, &m.tp)
+		if i++; i == len(chunk) && ci+1 < len(chunks) {
+			ci, i = ci+1, 0
+			chunk = chunks[ci]
 		}
-		slices.SortFunc(out[start:], func(a, b *placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) })
+	}
+	if !sorted {
+		slices.SortStableFunc(out, func(a, b *placement.TreeProvider) int { return strings.Compare(a.RootUUID, b.RootUUID) })
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	return out
 }
