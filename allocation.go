@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,7 +47,13 @@ type ConsumerAllocations struct {
 // SetAllocations replaces one consumer's allocations atomically. See
 // SetAllocationsMulti for the rules.
 func (e *Engine) SetAllocations(ctx context.Context, ca ConsumerAllocations) error {
-	return e.setAllocations(ctx, ActionAllocationsUpdate, []ConsumerAllocations{ca})
+	if err := e.Authorize(ctx, ActionAllocationsUpdate, Target{}); err != nil {
+		return err
+	}
+	op := e.newAllocOp()
+	defer op.release()
+	op.in[0] = ca
+	return op.set(ctx, op.in[:])
 }
 
 // SetAllocationsMulti replaces several consumers' allocations in one atomic
@@ -65,20 +72,68 @@ func (e *Engine) SetAllocations(ctx context.Context, ca ConsumerAllocations) err
 // had allocations on. Provider generations changing concurrently are
 // retried internally (WithAllocationRetries).
 func (e *Engine) SetAllocationsMulti(ctx context.Context, cas []ConsumerAllocations) error {
-	return e.setAllocations(ctx, ActionAllocationsManage, cas)
+	if err := e.Authorize(ctx, ActionAllocationsManage, Target{}); err != nil {
+		return err
+	}
+	op := e.newAllocOp()
+	defer op.release()
+	return op.set(ctx, cas)
 }
 
-func (e *Engine) setAllocations(ctx context.Context, action Action, cas []ConsumerAllocations) error {
-	if err := e.Authorize(ctx, action, Target{}); err != nil {
+// allocOp is the working memory of one allocation write or deletion,
+// pooled so that the Engine's own part of a typical write allocates
+// nothing: the normalized input (inline room for one consumer and a few
+// allocations), the writer's state, and the transaction functions, bound
+// once when the op is made. Nothing the Store or the caller keeps points
+// into an op: the Store copies what it is given, errors copy what they
+// report.
+type allocOp struct {
+	e        *Engine
+	cas      []ConsumerAllocations // normalized input
+	consumer string                // DeleteAllocations' consumer
+	w        allocWriter
+
+	write func(Tx) error // op.writeTx
+	del   func(Tx) error // op.deleteTx
+
+	in       [1]ConsumerAllocations // SetAllocations' input
+	casBuf   [1]ConsumerAllocations
+	allocBuf [8]Allocation
+}
+
+var allocOps = sync.Pool{New: func() any {
+	op := new(allocOp)
+	op.write, op.del = op.writeTx, op.deleteTx
+	return op
+}}
+
+func (e *Engine) newAllocOp() *allocOp {
+	op := allocOps.Get().(*allocOp)
+	op.e = e
+	return op
+}
+
+// release returns the op to the pool, dropping the Engine, the transaction
+// and the caller's input (whose slices the op must not keep).
+func (op *allocOp) release() {
+	op.e, op.cas, op.consumer = nil, nil, ""
+	op.in[0].Allocations = nil
+	op.w.release()
+	allocOps.Put(op)
+}
+
+// set validates cas and writes it (the caller has authorized it).
+func (op *allocOp) set(ctx context.Context, cas []ConsumerAllocations) error {
+	var err error
+	if op.cas, err = normalizeConsumerAllocationsInto(cas, op.casBuf[:0], op.allocBuf[:0]); err != nil {
 		return err
 	}
-	cas, err := e.normalizeConsumerAllocations(cas)
-	if err != nil {
-		return err
-	}
-	return e.retryProviderConflicts(ctx, cas, func(tx Tx) error {
-		return e.writeAllocations(tx, cas, e.timestamp())
-	})
+	return op.e.retryProviderConflicts(ctx, op.cas, op.write)
+}
+
+// writeTx is one attempt of the allocation write, in tx.
+func (op *allocOp) writeTx(tx Tx) error {
+	return op.e.writeAllocationsWith(&op.w, tx, op.cas, op.e.timestamp())
 }
 
 // retryProviderConflicts runs write in a transaction, again when it fails on
@@ -86,7 +141,7 @@ func (e *Engine) setAllocations(ctx context.Context, action Action, cas []Consum
 // up to the configured number of attempts.
 func (e *Engine) retryProviderConflicts(ctx context.Context, cas []ConsumerAllocations, write func(Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := e.store.Update(ctx, write)
+		err := e.runUpdate(ctx, write)
 		if err == nil {
 			return nil
 		}
@@ -122,11 +177,25 @@ func consumerList(cas []ConsumerAllocations) string {
 // normalizeConsumerAllocations validates the input and returns copies with
 // canonical uuids and allocations sorted by provider and class.
 func (e *Engine) normalizeConsumerAllocations(cas []ConsumerAllocations) ([]ConsumerAllocations, error) {
+	return normalizeConsumerAllocationsInto(cas, nil, nil)
+}
+
+// normalizeConsumerAllocationsInto is normalizeConsumerAllocations storing
+// the copies in the room of buf and allocBuf (appended to from their
+// length) while it lasts.
+func normalizeConsumerAllocationsInto(cas []ConsumerAllocations, buf []ConsumerAllocations, allocBuf []Allocation) ([]ConsumerAllocations, error) {
 	if len(cas) == 0 {
 		return nil, invalid("allocations", "", "at least one consumer is required")
 	}
-	out := make([]ConsumerAllocations, len(cas))
-	for i, ca := range cas {
+	var out []ConsumerAllocations
+	if n := len(buf) + len(cas); n <= cap(buf) {
+		out = buf[len(buf):n:n]
+	} else {
+		out = make([]ConsumerAllocations, len(cas))
+	}
+	for i := range cas {
+		ca := &out[i]
+		*ca = cas[i]
 		var err error
 		if ca.ConsumerUUID, err = canonicalUUIDField("consumer_uuid", ca.ConsumerUUID); err != nil {
 			return nil, err
@@ -152,9 +221,19 @@ func (e *Engine) normalizeConsumerAllocations(cas []ConsumerAllocations) ([]Cons
 				return nil, err
 			}
 		}
-		allocs := make([]Allocation, len(ca.Allocations))
-		for j, a := range ca.Allocations {
-			if a.ProviderUUID, err = canonicalUUIDField("resource_provider", a.ProviderUUID); err != nil {
+		var allocs []Allocation
+		if n := len(allocBuf) + len(ca.Allocations); n <= cap(allocBuf) {
+			allocs, allocBuf = allocBuf[len(allocBuf):n:n], allocBuf[:n]
+		} else {
+			allocs = make([]Allocation, len(ca.Allocations))
+		}
+		in := ca.Allocations
+		for j := range in {
+			a := &allocs[j]
+			*a = in[j]
+			if j > 0 && a.ProviderUUID == in[j-1].ProviderUUID {
+				a.ProviderUUID = allocs[j-1].ProviderUUID // checked just before
+			} else if a.ProviderUUID, err = canonicalUUIDField("resource_provider", a.ProviderUUID); err != nil {
 				return nil, err
 			}
 			if err := validateClassName("resource_class", a.ResourceClass); err != nil {
@@ -163,27 +242,55 @@ func (e *Engine) normalizeConsumerAllocations(cas []ConsumerAllocations) ([]Cons
 			if a.Used < 1 || a.Used > MaxInt {
 				return nil, invalid("allocations["+a.ProviderUUID+"]."+a.ResourceClass, fmt.Sprint(a.Used), fmt.Sprintf("must be between 1 and %d", MaxInt))
 			}
-			allocs[j] = a
 		}
-		slices.SortFunc(allocs, compareAllocation)
-		for j := 1; j < len(allocs); j++ {
-			if compareAllocation(allocs[j-1], allocs[j]) == 0 {
-				return nil, invalid("allocations["+allocs[j].ProviderUUID+"]", allocs[j].ResourceClass, "resource class listed twice for the provider")
+		// Sorted by provider and class, each pair once; usually already
+		// sorted, which one pass tells.
+		sorted, dup := true, 0
+		for j := 1; j < len(allocs) && sorted; j++ {
+			switch c := compareAllocationAt(allocs, j); {
+			case c > 0:
+				sorted = false
+			case c == 0 && dup == 0:
+				dup = j
 			}
 		}
+		if !sorted {
+			slices.SortFunc(allocs, compareAllocation)
+			dup = 0
+			for j := 1; j < len(allocs) && dup == 0; j++ {
+				if compareAllocationAt(allocs, j) == 0 {
+					dup = j
+				}
+			}
+		}
+		if dup > 0 {
+			return nil, invalid("allocations["+allocs[dup].ProviderUUID+"]", allocs[dup].ResourceClass, "resource class listed twice for the provider")
+		}
 		ca.Allocations = allocs
-		out[i] = ca
 	}
 	return out, nil
 }
 
+// compareAllocationAt compares allocs[j-1] with allocs[j].
+func compareAllocationAt(allocs []Allocation, j int) int {
+	a, b := &allocs[j-1], &allocs[j]
+	if a.ProviderUUID != b.ProviderUUID { // == is quick on the same string
+		return strings.Compare(a.ProviderUUID, b.ProviderUUID)
+	}
+	return strings.Compare(a.ResourceClass, b.ResourceClass)
+}
+
 func compareAllocation(a, b Allocation) int {
-	return cmp.Or(strings.Compare(a.ProviderUUID, b.ProviderUUID), strings.Compare(a.ResourceClass, b.ResourceClass))
+	if a.ProviderUUID != b.ProviderUUID { // == is quick on the same string
+		return strings.Compare(a.ProviderUUID, b.ProviderUUID)
+	}
+	return strings.Compare(a.ResourceClass, b.ResourceClass)
 }
 
 // demand is what a write asks of one provider and class.
 type demand struct {
 	provider, class string
+	prov            int   // the provider's index in allocWriter.providers
 	requested       int64 // sum of the new amounts
 	old             int64 // the rewritten consumers' current amounts
 	res             *ProviderResource
@@ -193,23 +300,74 @@ type demand struct {
 type touched struct {
 	uuid       string
 	generation int64
-	resources  []ProviderResource
+	// resources may be the store's own (FastReader.ProviderResourcesView):
+	// read only, and only before the write's first write.
+	resources []ProviderResource
 }
 
 // allocWriter holds one allocation write's working state. Its inline
-// buffers hold a typical write (a few consumers, providers and classes), so
-// the write costs one allocation for all of it.
+// buffers hold a typical write (a few consumers, providers and classes); it
+// lives in a pooled allocOp (or, for Reshape, costs one allocation).
 type allocWriter struct {
 	tx        Tx
+	fast      FastReader // tx's, if it has one
 	cur       []consumerState
 	demands   []demand
 	providers []touched
 	recs      []AllocationRecord
+	old       []AllocationRecord // the consumers' allocations (fast reads)
+	dix       []int              // each new allocation's demand (in cas order)
 
 	curBuf  [2]consumerState
 	demBuf  [4]demand
 	provBuf [4]touched
 	recBuf  [4]AllocationRecord
+	oldBuf  [6]AllocationRecord
+	dixBuf  [8]int
+}
+
+// reset prepares w for a write in tx.
+func (w *allocWriter) reset(tx Tx) {
+	w.tx = tx
+	w.fast, _ = tx.(FastReader)
+	w.cur, w.demands, w.providers, w.recs = w.curBuf[:0], w.demBuf[:0], w.provBuf[:0], w.recBuf[:0]
+	w.old, w.dix = w.oldBuf[:0], w.dixBuf[:0]
+}
+
+// release drops the transaction w refers to. (Its buffers keep what they
+// hold until overwritten: strings and records of past writes, which the
+// pool drops with the op at a garbage collection.)
+func (w *allocWriter) release() {
+	w.tx, w.fast = nil, nil
+}
+
+// consumer returns a consumer's record, exists false when it has none.
+func (w *allocWriter) consumer(uuid string) (c Consumer, exists bool, err error) {
+	if w.fast != nil {
+		return w.fast.LookupConsumer(uuid)
+	}
+	c, err = w.tx.Consumer(uuid)
+	switch {
+	case err == nil:
+		return c, true, nil
+	case errors.Is(err, ErrNotFound):
+		return Consumer{}, false, nil
+	}
+	return Consumer{}, false, err
+}
+
+// consumerAllocations returns a consumer's current allocations.
+func (w *allocWriter) consumerAllocations(uuid string) ([]AllocationRecord, error) {
+	if w.fast == nil {
+		return w.tx.ConsumerAllocations(uuid)
+	}
+	start := len(w.old)
+	all, err := w.fast.AppendConsumerAllocations(w.old, uuid)
+	if err != nil {
+		return nil, err
+	}
+	w.old = all
+	return all[start:len(all):len(all)], nil
 }
 
 // consumerState is a consumer's stored record (if any) and current allocations.
@@ -219,115 +377,142 @@ type consumerState struct {
 	allocs []AllocationRecord
 }
 
-// provider returns the provider's generation and resources, read once per
-// write (in the same snapshot as its usage).
-func (w *allocWriter) provider(uuid string) (*touched, error) {
+// provider reads the provider's generation and resources once per write
+// (in the same snapshot as its usage) and returns its index in w.providers.
+func (w *allocWriter) provider(uuid string) (int, error) {
 	for i := range w.providers {
 		if w.providers[i].uuid == uuid {
-			return &w.providers[i], nil
+			return i, nil
 		}
 	}
-	p, err := w.tx.Provider(uuid)
-	if err != nil {
-		return nil, err
+	var gen int64
+	var res []ProviderResource
+	if w.fast != nil {
+		// The store's own slice, read only before the write's first write.
+		var ok bool
+		var err error
+		if gen, res, ok, err = w.fast.ProviderResourcesView(uuid); err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, &NotFoundError{Resource: "resource provider", ID: uuid}
+		}
+	} else {
+		p, err := w.tx.Provider(uuid)
+		if err != nil {
+			return 0, err
+		}
+		if res, err = w.tx.Resources(uuid); err != nil {
+			return 0, err
+		}
+		gen = p.Generation
 	}
-	res, err := w.tx.Resources(uuid)
-	if err != nil {
-		return nil, err
-	}
-	w.providers = append(w.providers, touched{uuid: uuid, generation: p.Generation, resources: res})
-	return &w.providers[len(w.providers)-1], nil
+	w.providers = append(w.providers, touched{uuid: uuid, generation: gen, resources: res})
+	return len(w.providers) - 1, nil
 }
 
-// demand returns what the write asks of one provider and class.
-func (w *allocWriter) demand(p, class string) *demand {
-	for i := range w.demands {
-		if w.demands[i].provider == p && w.demands[i].class == class {
-			return &w.demands[i]
+// demand returns the index of what the write asks of one provider (whose
+// index is prov) and class. A new demand is appended without a search when
+// the caller knows it is new (the first consumer's allocations, which name
+// each provider and class once).
+func (w *allocWriter) demand(p string, prov int, class string, isNew bool) int {
+	if !isNew {
+		for i := range w.demands {
+			if w.demands[i].provider == p && w.demands[i].class == class {
+				return i
+			}
 		}
 	}
-	w.demands = append(w.demands, demand{provider: p, class: class})
-	return &w.demands[len(w.demands)-1]
+	w.demands = append(w.demands, demand{provider: p, prov: prov, class: class})
+	return len(w.demands) - 1
 }
 
 // writeAllocations is the core allocation write (Placement's
 // _set_allocations), run inside a transaction.
 func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Time) error {
-	w := &allocWriter{tx: tx}
-	w.cur = w.curBuf[:0]
-	w.demands = w.demBuf[:0]
-	w.providers = w.provBuf[:0]
-	w.recs = w.recBuf[:0]
+	return e.writeAllocationsWith(new(allocWriter), tx, cas, now)
+}
+
+// writeAllocationsWith is writeAllocations working in w.
+func (e *Engine) writeAllocationsWith(w *allocWriter, tx Tx, cas []ConsumerAllocations, now time.Time) error {
+	w.reset(tx)
 	for range cas {
 		w.cur = append(w.cur, consumerState{})
 	}
 	cur := w.cur
 
 	// Consumers: check generations, note their current allocations.
-	for i, ca := range cas {
-		c, err := tx.Consumer(ca.ConsumerUUID)
-		switch {
-		case err == nil:
-			cur[i].exists = true
-		case errors.Is(err, ErrNotFound):
-			c = Consumer{UUID: ca.ConsumerUUID}
-		default:
+	for i := range cas {
+		ca := &cas[i]
+		c, exists, err := w.consumer(ca.ConsumerUUID)
+		if err != nil {
 			return err
 		}
-		if err := ca.Generation.checkConsumer(ca.ConsumerUUID, c.Generation, cur[i].exists); err != nil {
+		if !exists {
+			c = Consumer{UUID: ca.ConsumerUUID}
+		}
+		cur[i].exists = exists
+		if err := ca.Generation.checkConsumer(ca.ConsumerUUID, c.Generation, exists); err != nil {
 			return err
 		}
 		cur[i].rec = c
-		if !cur[i].exists {
+		if !exists {
 			continue // a consumer record exists while it holds allocations
 		}
-		if cur[i].allocs, err = tx.ConsumerAllocations(ca.ConsumerUUID); err != nil {
+		if cur[i].allocs, err = w.consumerAllocations(ca.ConsumerUUID); err != nil {
 			return err
 		}
 	}
 
 	// Providers named in the new sets (their generations are read in the
 	// same snapshot as their usage) and what is asked of each class.
-	for _, ca := range cas {
-		for _, a := range ca.Allocations {
-			if _, err := w.provider(a.ProviderUUID); err != nil {
+	for i := range cas {
+		allocs := cas[i].Allocations
+		for j := range allocs {
+			a := &allocs[j]
+			prov, err := w.provider(a.ProviderUUID)
+			if err != nil {
 				if errors.Is(err, ErrNotFound) {
 					return &NotFoundError{Resource: "resource provider", ID: a.ProviderUUID}
 				}
 				return err
 			}
-			d := w.demand(a.ProviderUUID, a.ResourceClass)
-			d.requested = satAdd(d.requested, a.Used)
+			k := w.demand(a.ProviderUUID, prov, a.ResourceClass, i == 0)
+			w.demands[k].requested = satAdd(w.demands[k].requested, a.Used)
+			w.dix = append(w.dix, k)
 		}
 	}
 	// Emptied consumers bump the providers they had allocations on.
-	for i, ca := range cas {
-		if len(ca.Allocations) > 0 {
+	for i := range cas {
+		if len(cas[i].Allocations) > 0 {
 			continue
 		}
-		for _, a := range cur[i].allocs {
-			if _, err := w.provider(a.ProviderUUID); err != nil {
+		for j := range cur[i].allocs {
+			if _, err := w.provider(cur[i].allocs[j].ProviderUUID); err != nil {
 				return err
 			}
 		}
 	}
 	demands, providers := w.demands, w.providers
-	for _, c := range cur {
-		for _, a := range c.allocs {
-			for i := range demands {
-				if demands[i].provider == a.ProviderUUID && demands[i].class == a.ResourceClass {
-					demands[i].old = satAdd(demands[i].old, a.Used)
+	for i := range cur {
+		allocs := cur[i].allocs
+		for j := range allocs {
+			a := &allocs[j]
+			for k := range demands {
+				if demands[k].provider == a.ProviderUUID && demands[k].class == a.ResourceClass {
+					demands[k].old = satAdd(demands[k].old, a.Used)
 				}
 			}
 		}
 	}
 
-	if err := e.checkDemands(tx, cas, demands, providers); err != nil {
+	if err := e.checkDemands(tx, cas, demands, providers, w.dix); err != nil {
 		return err
 	}
 
 	// Write: consumer records, allocation rows, generations.
-	for i, ca := range cas {
+	for i := range cas {
+		ca := &cas[i]
 		if len(ca.Allocations) == 0 {
 			if err := tx.ReplaceAllocations(ca.ConsumerUUID, nil); err != nil {
 				return err
@@ -364,7 +549,8 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 			}
 		}
 		recs := w.recs[:0]
-		for _, a := range ca.Allocations {
+		for j := range ca.Allocations {
+			a := &ca.Allocations[j]
 			recs = append(recs, AllocationRecord{ConsumerUUID: ca.ConsumerUUID, ProviderUUID: a.ProviderUUID, ResourceClass: a.ResourceClass, Used: a.Used})
 		}
 		if err := tx.ReplaceAllocations(ca.ConsumerUUID, recs); err != nil {
@@ -381,16 +567,16 @@ func (e *Engine) writeAllocations(tx Tx, cas []ConsumerAllocations, now time.Tim
 
 // checkDemands applies the capacity core to every demanded class and
 // returns a *CapacityError listing every problem, or a NotFoundError for a
-// class that does not exist at all.
-func (e *Engine) checkDemands(tx ReadTx, cas []ConsumerAllocations, demands []demand, providers []touched) error {
+// class that does not exist at all. dix has the demand of each allocation
+// of cas, in order.
+func (e *Engine) checkDemands(tx ReadTx, cas []ConsumerAllocations, demands []demand, providers []touched, dix []int) error {
 	var problems []Problem
 	for i := range demands {
 		d := &demands[i]
-		for j := range providers {
-			if providers[j].uuid == d.provider {
-				if k := findResource(providers[j].resources, d.class); k >= 0 {
-					d.res = &providers[j].resources[k]
-				}
+		res := providers[d.prov].resources
+		for k := range res {
+			if res[k].ResourceClass == d.class {
+				d.res = &res[k]
 				break
 			}
 		}
@@ -407,16 +593,18 @@ func (e *Engine) checkDemands(tx ReadTx, cas []ConsumerAllocations, demands []de
 			problems = append(problems, Problem{Reason: r, Provider: d.provider, Class: d.class, Requested: d.requested, Used: other, Capacity: inv.Capacity()})
 		}
 	}
-	for _, ca := range cas {
-		for _, a := range ca.Allocations {
-			for _, d := range demands {
-				if d.provider != a.ProviderUUID || d.class != a.ResourceClass || d.res == nil {
-					continue
-				}
-				inv := &d.res.Inventory
-				if r := CheckUnits(a.Used, inv.MinUnit, inv.MaxUnit, inv.StepSize); r != ReasonNone {
-					problems = append(problems, Problem{Reason: r, Provider: d.provider, Class: d.class, Requested: a.Used, Used: d.res.Used - d.old, Capacity: inv.Capacity(), Limit: unitLimit(r, inv)})
-				}
+	n := 0
+	for i := range cas {
+		allocs := cas[i].Allocations
+		for j := range allocs {
+			a, d := &allocs[j], &demands[dix[n]]
+			n++
+			if d.res == nil {
+				continue
+			}
+			inv := &d.res.Inventory
+			if r := CheckUnits(a.Used, inv.MinUnit, inv.MaxUnit, inv.StepSize); r != ReasonNone {
+				problems = append(problems, Problem{Reason: r, Provider: d.provider, Class: d.class, Requested: a.Used, Used: d.res.Used - d.old, Capacity: inv.Capacity(), Limit: unitLimit(r, inv)})
 			}
 		}
 	}
@@ -444,19 +632,38 @@ func unitLimit(r Reason, inv *Inventory) int64 {
 // or changed; to delete safely against concurrent writers use SetAllocations
 // with an empty set and the consumer's generation.
 func (e *Engine) DeleteAllocations(ctx context.Context, consumer string) error {
-	return e.update(ctx, ActionAllocationsDelete, func(tx Tx) error {
+	if err := e.Authorize(ctx, ActionAllocationsDelete, Target{}); err != nil {
+		return err
+	}
+	op := e.newAllocOp()
+	defer op.release()
+	op.consumer = consumer
+	return e.write(ctx, op.del)
+}
+
+// deleteTx is DeleteAllocations' transaction.
+func (op *allocOp) deleteTx(tx Tx) error {
+	consumer := op.consumer
+	var has bool
+	if fast, ok := tx.(FastReader); ok {
+		var err error
+		if has, err = fast.HasConsumerAllocations(consumer); err != nil {
+			return err
+		}
+	} else {
 		old, err := tx.ConsumerAllocations(consumer)
 		if err != nil {
 			return err
 		}
-		if len(old) == 0 {
-			return &NotFoundError{Resource: "allocations", ID: consumer}
-		}
-		if err := tx.ReplaceAllocations(consumer, nil); err != nil {
-			return err
-		}
-		return tx.DeleteConsumer(consumer)
-	})
+		has = len(old) > 0
+	}
+	if !has {
+		return &NotFoundError{Resource: "allocations", ID: consumer}
+	}
+	if err := tx.ReplaceAllocations(consumer, nil); err != nil {
+		return err
+	}
+	return tx.DeleteConsumer(consumer)
 }
 
 // ConsumerAllocationSet is a consumer's allocations as read.

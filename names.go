@@ -56,13 +56,24 @@ func isUpperName(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+		if !upperNameByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// upperNameByte tells the bytes of ^[A-Z0-9_]+$.
+var upperNameByte = func() (t [256]bool) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['_'] = true
+	return t
+}()
 
 // ValidateCustomName checks a custom resource class or trait name:
 // ^CUSTOM_[A-Z0-9_]+$ and at most 255 characters. field names the argument

@@ -16,6 +16,9 @@ import (
 // safe for concurrent use.
 type Engine struct {
 	store             Store
+	allowAll          bool                                        // authz is AllowAll's: every action is allowed
+	runUpdate         func(context.Context, func(Tx) error) error // store.Update, or UpdateTransient
+	resReader         ProviderResourcesReader                     // the store's, or nil
 	authz             Authorizer
 	log               *slog.Logger
 	events            func(context.Context, Event)
@@ -44,6 +47,7 @@ func New(store Store, opts ...Option) (*Engine, error) {
 	}
 	e := &Engine{
 		store:             store,
+		runUpdate:         store.Update,
 		authz:             DefaultPolicy(),
 		log:               slog.New(slog.DiscardHandler),
 		allocationRetries: 10,
@@ -52,11 +56,18 @@ func New(store Store, opts ...Option) (*Engine, error) {
 		incompleteUser:    DefaultIncompleteConsumerID,
 		maxCandidates:     DefaultMaxCandidates,
 	}
+	if u, ok := store.(TransientTxUpdater); ok && isSelf(store, u) {
+		e.runUpdate = u.UpdateTransient // the Engine's functions keep no Tx
+	}
+	if r, ok := store.(ProviderResourcesReader); ok && isSelf(store, r) {
+		e.resReader = r
+	}
 	for _, o := range opts {
 		if err := o(e); err != nil {
 			return nil, err
 		}
 	}
+	_, e.allowAll = e.authz.(allowAll)
 	return e, nil
 }
 
@@ -243,7 +254,7 @@ func (e *Engine) update(ctx context.Context, action Action, fn func(Tx) error) e
 // write runs fn in a write transaction (the caller has authorized it),
 // reporting generation conflicts as events.
 func (e *Engine) write(ctx context.Context, fn func(Tx) error) error {
-	err := e.store.Update(ctx, fn)
+	err := e.runUpdate(ctx, fn)
 	if err != nil {
 		e.emitConflict(ctx, err)
 	}
@@ -252,7 +263,13 @@ func (e *Engine) write(ctx context.Context, fn func(Tx) error) error {
 
 // timestamp returns the clock's time in UTC, truncated to microseconds (what
 // every backend can store).
-func (e *Engine) timestamp() time.Time { return e.now().UTC().Truncate(time.Microsecond) }
+func (e *Engine) timestamp() time.Time {
+	t := e.now()
+	// t.UTC().Truncate(time.Microsecond), the same value built directly:
+	// a microsecond divides a second, so truncating drops the nanoseconds
+	// below it, and a time made by Unix has no monotonic reading.
+	return time.Unix(t.Unix(), int64(t.Nanosecond()/1000*1000)).UTC()
+}
 
 // NewUUID returns a random (version 4) UUID in canonical form.
 func NewUUID() string {
@@ -303,16 +320,32 @@ func IsCanonicalUUID(s string) bool {
 	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	return lowerHex(s[0:8]) && lowerHex(s[9:13]) && lowerHex(s[14:18]) && lowerHex(s[19:23]) && lowerHex(s[24:36])
+	// Eight bytes at a time, the dashes (checked above) turned into '0'.
+	const dash = '-' ^ '0'
+	return lowerHex8(le64(s, 0)) &&
+		lowerHex8(le64(s, 8)^(dash|dash<<40)) &&
+		lowerHex8(le64(s, 16)^(dash<<16|dash<<56)) &&
+		lowerHex8(le64(s, 24)) && lowerHex8(le64(s, 28))
 }
 
-func lowerHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
+// le64 returns the 8 bytes of s at i as a little-endian word.
+func le64(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// lowerHex8 reports whether every byte of x is 0-9 or a-f.
+func lowerHex8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	if x&hi != 0 {
+		return false
 	}
-	return true
+	// With each byte's top bit set, subtracting k < 0x80 from every byte
+	// borrows from none, and leaves the top bit set where the byte is >= k.
+	y := x | hi
+	ge := func(k uint64) uint64 { return (y - k*lo) & hi }
+	return (ge('0')&^ge('9'+1))|(ge('a')&^ge('f'+1)) == hi
 }
 
 func validateExternalID(field, v string) error {

@@ -1,6 +1,9 @@
 package placement
 
-import "context"
+import (
+	"context"
+	"reflect"
+)
 
 // Store is the storage SPI the Engine runs on. A Store stores and fetches; it
 // never decides whether something fits or is allowed (the Engine does, with
@@ -180,4 +183,68 @@ type Tx interface {
 	// provider and class at most once; amounts are positive: a store may
 	// refuse anything else) and keeps the usage returned by Resources in step.
 	ReplaceAllocations(consumer string, allocs []AllocationRecord) error
+}
+
+// FastReader is an optional interface of a ReadTx (and so of a Tx): the
+// reads of the Engine's hottest paths (allocation writes, deleting a
+// consumer's allocations) without the copies and allocations the plain
+// ReadTx methods make for their results and for expected misses. A backend
+// that keeps its data in memory implements it; without it the Engine uses
+// the plain ReadTx methods named below, with identical results.
+type FastReader interface {
+	// LookupConsumer returns what Consumer returns, reporting a missing
+	// record with ok false instead of an error matching ErrNotFound.
+	LookupConsumer(uuid string) (c Consumer, ok bool, err error)
+	// HasConsumerAllocations reports whether ConsumerAllocations would
+	// return any allocation for consumer.
+	HasConsumerAllocations(consumer string) (bool, error)
+	// AppendConsumerAllocations appends what ConsumerAllocations returns
+	// for consumer to buf and returns the extended slice (copies).
+	AppendConsumerAllocations(buf []AllocationRecord, consumer string) ([]AllocationRecord, error)
+	// ProviderResourcesView returns the generation of the provider with
+	// this uuid and what Resources returns for it, ok false for an unknown
+	// provider (where Provider returns an error matching ErrNotFound). The
+	// slice may be the store's own memory: the caller must not modify it
+	// and may read it only until the transaction's next write or its end.
+	ProviderResourcesView(uuid string) (generation int64, res []ProviderResource, ok bool, err error)
+}
+
+// ProviderResourcesReader is an optional interface of a Store: what a View
+// calling ReadTx.Provider then ReadTx.Resources returns for one provider (a
+// consistent snapshot of both), without the cost of a transaction. The
+// Engine's ProviderResources uses it when the Store has it and View
+// otherwise, with identical results. The slice returned is a fresh copy.
+type ProviderResourcesReader interface {
+	// ProviderResources returns the provider with this uuid (or the error
+	// ReadTx.Provider returns) and its resources.
+	ProviderResources(ctx context.Context, uuid string) (ResourceProvider, []ProviderResource, error)
+	// Self returns the receiver. The Engine uses the Store's optional
+	// methods only when Self is the Store it was given: a type that embeds
+	// a Store to override View or Update gets these methods promoted (and
+	// would have its own View or Update skipped), but its Self returns the
+	// embedded Store, not itself.
+	Self() Store
+}
+
+// TransientTxUpdater is an optional interface of a Store: Update for a
+// transaction function that keeps nothing of its Tx once it returns, so that
+// the Store may hand the same Tx value to a later transaction instead of
+// making a new one (a Tx kept after Update returned must otherwise go on
+// failing). The Engine runs its own writes, which keep nothing, with it when
+// the Store has it and with Update otherwise, with identical results.
+type TransientTxUpdater interface {
+	// UpdateTransient is Update, for an fn that neither uses nor keeps tx
+	// after it returns.
+	UpdateTransient(ctx context.Context, fn func(Tx) error) error
+	// Self returns the receiver (see ProviderResourcesReader.Self).
+	Self() Store
+}
+
+// isSelf reports whether an optional interface o of store is store's own
+// (see ProviderResourcesReader.Self).
+func isSelf(store Store, o interface{ Self() Store }) bool {
+	self := o.Self()
+	// == panics on identical dynamic types that are not comparable.
+	t := reflect.TypeOf(store)
+	return t == reflect.TypeOf(self) && t.Comparable() && self == store
 }

@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"fmt"
+	"hash/maphash"
 	"maps"
 	"slices"
 
@@ -65,7 +66,7 @@ func dumpState(st *state) Internal {
 		Roots:     st.roots.all(),
 		Classes:   maps.Clone(st.classes),
 		Traits:    maps.Clone(st.traits),
-		Consumers: maps.Clone(st.consumers),
+		Consumers: map[string]placement.Consumer{},
 		ByProject: map[string][]string{},
 		Allocs:    map[string][]placement.AllocationRecord{},
 	}
@@ -73,17 +74,32 @@ func dumpState(st *state) Internal {
 		d.Providers[u] = InternalProvider{
 			Rec: p.rec, Res: slices.Clone(p.res), Extra: maps.Clone(p.extra),
 			Traits: slices.Clone(p.traits), Aggs: slices.Clone(p.aggs),
-			Consumers: slices.Sorted(maps.Keys(p.consumers)),
 		}
+		var holders []string
+		for _, e := range p.holders {
+			holders = append(holders, e.uuid)
+		}
+		slices.Sort(holders)
+		ip := d.Providers[u]
+		ip.Consumers = holders
+		d.Providers[u] = ip
 	}
 	for n, p := range st.byName {
 		d.ByName[n] = p.rec.UUID
 	}
-	for proj, set := range st.byProject {
-		d.ByProject[proj] = slices.Sorted(maps.Keys(set))
+	for proj, m := range st.byProject {
+		var uuids []string
+		for _, e := range m.list {
+			uuids = append(uuids, e.uuid)
+		}
+		slices.Sort(uuids)
+		d.ByProject[proj] = uuids
 	}
-	for c, allocs := range st.allocs {
-		for _, a := range allocs {
+	for c, e := range st.consumers {
+		if e.hasRec {
+			d.Consumers[c] = e.rec
+		}
+		for _, a := range e.allocs {
 			d.Allocs[c] = append(d.Allocs[c], placement.AllocationRecord{ConsumerUUID: c, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used})
 		}
 	}
@@ -161,14 +177,71 @@ func CheckInternal(s *Store) error {
 			}
 		}
 	}
-	for c, allocs := range st.allocs {
-		if len(allocs) == 0 {
-			return fmt.Errorf("allocs[%s] is empty", c)
+	for c, e := range st.consumers {
+		if !e.live || e.uuid != c {
+			return fmt.Errorf("consumers[%s] points at entry %q (live %v)", c, e.uuid, e.live)
 		}
-		for _, a := range allocs {
+		if !e.hasRec && len(e.allocs) == 0 {
+			return fmt.Errorf("consumers[%s] is empty", c)
+		}
+		if e.hasRec {
+			if e.rec.UUID != c {
+				return fmt.Errorf("consumers[%s] has the record of %s", c, e.rec.UUID)
+			}
+			m := st.byProject[e.rec.ProjectID]
+			if m == nil || e.proj != m || m.name != e.rec.ProjectID || e.projIdx >= len(m.list) || m.list[e.projIdx] != e {
+				return fmt.Errorf("consumer %s: not at its index %d in project %s", c, e.projIdx, e.rec.ProjectID)
+			}
+		}
+		for i, a := range e.allocs {
 			if err := same("allocs["+c+"]", a.p); err != nil {
 				return err
 			}
+			if int(a.hold) >= len(a.p.holders) || a.p.holders[a.hold] != e {
+				return fmt.Errorf("consumer %s: not at its index %d in the holders of %s", c, a.hold, a.p.rec.UUID)
+			}
+			if i > 0 && compareAllocations(e.allocs[i-1], a) >= 0 {
+				return fmt.Errorf("consumer %s: allocations not sorted", c)
+			}
+		}
+	}
+	for proj, m := range st.byProject {
+		if len(m.list) == 0 || m.dead || m.name != proj {
+			return fmt.Errorf("byProject[%s] is empty", proj)
+		}
+		for _, e := range m.list {
+			if st.consumers[e.uuid] != e || !e.hasRec || e.rec.ProjectID != proj {
+				return fmt.Errorf("byProject[%s] has a stale consumer %s", proj, e.uuid)
+			}
+		}
+	}
+	if err := checkIndex(&st.provIdx); err != nil {
+		return fmt.Errorf("provider index: %v", err)
+	}
+	if st.provIdx.n != len(st.providers) {
+		return fmt.Errorf("provider index has %d entries, the map %d", st.provIdx.n, len(st.providers))
+	}
+	for p := range st.provIdx.all {
+		if st.providers[p.rec.UUID] != p {
+			return fmt.Errorf("provider index has a stale provider %s", p.rec.UUID)
+		}
+	}
+	for u, p := range st.providers {
+		if st.provider(u) != p {
+			return fmt.Errorf("provider index does not find %s", u)
+		}
+		if !p.live {
+			return fmt.Errorf("provider %s is indexed but not live", u)
+		}
+		for _, e := range p.holders {
+			if st.consumers[e.uuid] != e || !slices.ContainsFunc(e.allocs, func(a allocation) bool { return a.p == p }) {
+				return fmt.Errorf("provider %s: holder %s is stale or holds nothing here", u, e.uuid)
+			}
+		}
+	}
+	for _, e := range st.free {
+		if e.live || e.hasRec || len(e.allocs) > 0 {
+			return fmt.Errorf("free consumer entry %q still in use", e.uuid)
 		}
 	}
 	return nil
@@ -181,4 +254,27 @@ func sameSlice[T any](a, b []T) bool {
 		return true
 	}
 	return len(a) == len(b) && cap(a) == cap(b) && &a[0] == &b[0]
+}
+
+// checkIndex verifies that x counts its objects right, finds each of them,
+// and holds each slot's hash right.
+func checkIndex[V interface {
+	comparable
+	indexKey() string
+}](x *hashIndex[V]) error {
+	var zero V
+	used := 0
+	for _, sl := range x.slots {
+		if sl.v == zero {
+			continue
+		}
+		used++
+		if k := sl.v.indexKey(); sl.h != maphash.String(x.seed, k) || x.get(k) != sl.v {
+			return fmt.Errorf("entry %s is not found", k)
+		}
+	}
+	if used != x.n {
+		return fmt.Errorf("counts %d entries, has %d", x.n, used)
+	}
+	return nil
 }

@@ -24,14 +24,22 @@
 // time; fn must not call View, Update, Snapshot or Restore on the same store
 // (the mutex is not reentrant).
 //
+// UpdateTransient (placement.TransientTxUpdater, which the Engine uses for
+// its own writes) is Update for an fn that keeps nothing of its transaction:
+// it hands every such fn the store's own transaction value instead of a new
+// one. ProviderResources (placement.ProviderResourcesReader) reads one
+// provider with its resources under the read lock, without a transaction.
+//
 // Values passed in are copied before they are stored, and values returned
 // are fresh copies: neither side can change the other's state through a
-// slice. The one exception is the allocation candidates pushdown
-// (placement.CandidateReader, which both transactions implement): in a View,
-// Trees and ProvidersWithCapacity return the store's own TreeProviders and
-// inventory slices, as that interface allows (the read lock keeps them
-// unchanged until View returns; the caller must not modify them). An
-// Update's transaction returns copies there too.
+// slice. The exceptions are two reads whose interfaces allow aliasing. The
+// allocation candidates pushdown (placement.CandidateReader, which both
+// transactions implement): in a View, Trees and ProvidersWithCapacity return
+// the store's own TreeProviders and inventory slices (the read lock keeps
+// them unchanged until View returns; the caller must not modify them); an
+// Update's transaction returns copies there. And
+// placement.FastReader.ProviderResourcesView returns the provider's own
+// inventory slice, valid until the transaction's next write.
 //
 // The store is not durable: its state is lost with the process. Snapshot and
 // Restore copy the whole state, for test harnesses.
@@ -40,17 +48,27 @@
 //
 // Each provider is one object holding its record, its inventories with
 // their usage (a slice sorted by class, so Resources is one copy), its traits
-// and aggregates and the consumers holding allocations on it. Maps index
-// providers by uuid, name, parent, root, trait, aggregate and inventory
-// class; consumers by uuid and project; allocations by consumer (each
-// pointing at its provider). ReplaceAllocations adjusts the usage of the
-// classes it touches by the difference, so usage is never recounted on a
-// read (RecountedUsages recounts it, for audits). Providers starts from the
-// smallest index its query allows. For the candidates pushdown, the
-// providers without a parent are also kept in a list sorted by uuid (in
-// chunks, so that an insert or delete moves at most a few hundred entries),
-// each provider mirrors its data in a placement.TreeProvider, and each
-// counts the providers whose root it is.
+// and aggregates and the consumers holding allocations on it. Each consumer
+// uuid with a record or allocations has one entry object holding both (its
+// allocations sorted by provider and class, each pointing at its provider).
+// Maps index providers by uuid (single lookups go through an open-addressing
+// table that keeps each uuid's hash next to its provider), name, parent,
+// root, trait, aggregate and inventory class, and consumer entries by uuid;
+// each project lists its consumers. Providers and projects list their
+// consumers in no order, each consumer knowing its index in the list, so a
+// consumer joins or leaves one in constant time without hashing.
+// ReplaceAllocations adjusts the usage of the classes it touches by the
+// difference, so usage is never recounted on a read (RecountedUsages
+// recounts it, for audits). A claim's data is laid out for few cache misses:
+// a provider's first inventories and holders live in the provider object, a
+// consumer's first allocations in its entry, dropped entries are reused, and
+// an Update remembers the provider and consumer it found last (and the
+// consumer it found missing). Providers starts from the smallest index its
+// query allows. For the candidates pushdown, the providers without a parent
+// are also kept in a list sorted by uuid (in chunks, so that an insert or
+// delete moves at most a few hundred entries), each provider mirrors its
+// data in a placement.TreeProvider, and each counts the providers whose root
+// it is.
 //
 // # Integrity
 //
@@ -84,13 +102,48 @@ var ErrTxClosed = errors.New("memstore: transaction closed")
 type Store struct {
 	mu sync.RWMutex
 	st *state
-	// The running Update's undo log (guarded by mu held for writing), and
-	// the consumer records it refers to (kept aside to keep entries small).
-	log     []undoEntry
-	consLog []placement.Consumer
+	// The running Update's undo log (guarded by mu held for writing), the
+	// consumer records and allocations it refers to (kept aside to keep
+	// entries small and to reuse their arrays), and ReplaceAllocations'
+	// scratch buffer.
+	log      []undoEntry
+	consLog  []placement.Consumer
+	allocLog []allocation
+	scratch  []allocation
+	// txSlab holds the transactions not handed out yet (guarded by mu held
+	// for writing): each Update takes a fresh one, so that a transaction
+	// used after its Update keeps failing with ErrTxClosed, but they are
+	// allocated txSlabSize at a time.
+	txSlab []writeTx
+	// ownTx is the transaction of every UpdateTransient.
+	ownTx writeTx
+	// The running Update's lookup cache (see writeTx.lookupProvider): the
+	// provider and consumer entry found last, and the consumer uuid last
+	// found missing (when missed).
+	lastP  *provider
+	lastC  *consumerEntry
+	missC  string
+	missed bool
 }
 
-var _ placement.Store = (*Store)(nil)
+const txSlabSize = 32
+
+// newTx returns a fresh write transaction bound to ctx.
+func (s *Store) newTx(ctx context.Context) *writeTx {
+	if len(s.txSlab) == 0 {
+		s.txSlab = make([]writeTx, txSlabSize)
+	}
+	tx := &s.txSlab[0]
+	s.txSlab = s.txSlab[1:]
+	tx.st, tx.ctx, tx.done, tx.s = s.st, ctx, ctx.Done(), s
+	return tx
+}
+
+var (
+	_ placement.Store                   = (*Store)(nil)
+	_ placement.ProviderResourcesReader = (*Store)(nil)
+	_ placement.TransientTxUpdater      = (*Store)(nil)
+)
 
 // New returns an empty store.
 func New() *Store {
@@ -111,21 +164,71 @@ func (s *Store) View(ctx context.Context, fn func(placement.ReadTx) error) error
 	return fn(tx)
 }
 
+// ProviderResources returns the provider with this uuid and a copy of its
+// inventories with their usage, sorted by class, under the read lock: what
+// a View reading Provider then Resources returns, without its transaction
+// (placement.ProviderResourcesReader). An unknown provider is a
+// *placement.NotFoundError.
+func (s *Store) ProviderResources(ctx context.Context, uuid string) (placement.ResourceProvider, []placement.ProviderResource, error) {
+	if err := ctx.Err(); err != nil {
+		return placement.ResourceProvider{}, nil, err
+	}
+	s.mu.RLock()
+	p := s.st.provider(uuid)
+	if p == nil {
+		s.mu.RUnlock()
+		return placement.ResourceProvider{}, nil, providerNotFound(uuid)
+	}
+	rec := p.rec
+	var res []placement.ProviderResource
+	if len(p.res) > 0 {
+		res = make([]placement.ProviderResource, len(p.res))
+		copy(res, p.res)
+	}
+	s.mu.RUnlock()
+	return rec, res, nil
+}
+
 // Update runs fn in a read-write transaction under the write lock. When fn
 // returns nil and ctx is not done, its writes stay; otherwise (fn returned an
 // error or panicked, or ctx is done) every write is undone before the lock is
 // released. fn's error is returned unchanged; when only ctx ended, ctx.Err()
 // is returned. fn is run exactly once.
 func (s *Store) Update(ctx context.Context, fn func(placement.Tx) error) error {
+	return s.update(ctx, fn, false)
+}
+
+// Self returns s (placement.ProviderResourcesReader, TransientTxUpdater).
+func (s *Store) Self() placement.Store { return s }
+
+// UpdateTransient is Update for an fn that neither uses nor keeps its
+// transaction once it returns (placement.TransientTxUpdater): every
+// UpdateTransient hands fn the same transaction value, the store's own, so
+// none is made. (A transaction kept anyway fails with ErrTxClosed between
+// transactions, but works again during a later UpdateTransient.)
+func (s *Store) UpdateTransient(ctx context.Context, fn func(placement.Tx) error) error {
+	return s.update(ctx, fn, true)
+}
+
+// update is Update, with the store's own transaction when reuse is true.
+func (s *Store) update(ctx context.Context, fn func(placement.Tx) error, reuse bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	tx := &writeTx{readTx: readTx{st: s.st, ctx: ctx, done: ctx.Done()}, s: s}
+	var tx *writeTx
+	if reuse {
+		tx = &s.ownTx
+		tx.st, tx.ctx, tx.done, tx.s = s.st, ctx, ctx.Done(), s
+		tx.closed.Store(false)
+	} else {
+		tx = s.newTx(ctx)
+	}
 	committed := false
 	defer func() {
 		tx.closed.Store(true)
+		s.lastP, s.lastC, s.missC, s.missed = nil, nil, "", false
 		if !committed {
 			s.rollback()
 		}
@@ -155,6 +258,9 @@ func (t *readTx) check() error {
 	if t.closed.Load() {
 		return ErrTxClosed
 	}
+	if t.done == nil { // a context that is never done
+		return nil
+	}
 	select {
 	case <-t.done:
 		return t.ctx.Err()
@@ -170,8 +276,10 @@ type writeTx struct {
 }
 
 var (
-	_ placement.ReadTx = (*readTx)(nil)
-	_ placement.Tx     = (*writeTx)(nil)
+	_ placement.ReadTx     = (*readTx)(nil)
+	_ placement.Tx         = (*writeTx)(nil)
+	_ placement.FastReader = (*readTx)(nil)
+	_ placement.FastReader = (*writeTx)(nil)
 )
 
 // undoKind tells how to undo one write. The writes of a claim have their own
@@ -183,7 +291,7 @@ const (
 	undoGeneration                     // p.rec.Generation = n
 	undoCreateConsumer                 // remove consumer s
 	undoConsumer                       // store consumer record consLog[n] again
-	undoAllocations                    // set consumer s's allocations back to allocs
+	undoAllocations                    // set consumer s's allocations back to allocs (in allocLog)
 )
 
 type undoEntry struct {
@@ -204,6 +312,16 @@ func (s *Store) pushConsumer(c placement.Consumer) {
 
 func (s *Store) pushFunc(fn func()) { s.log = append(s.log, undoEntry{kind: undoFunc, fn: fn}) }
 
+// pushAllocations logs a consumer's allocations, copied (the entry's array
+// is reused by the write that follows).
+func (s *Store) pushAllocations(consumer string, old []allocation) {
+	start := len(s.allocLog)
+	s.allocLog = append(s.allocLog, old...)
+	// Should a later append move allocLog, this slice keeps the array it
+	// was copied into, which nothing writes again.
+	s.log = append(s.log, undoEntry{kind: undoAllocations, s: consumer, allocs: s.allocLog[start:len(s.allocLog):len(s.allocLog)]})
+}
+
 // rollback undoes the logged writes, newest first.
 func (s *Store) rollback() {
 	st := s.st
@@ -215,11 +333,15 @@ func (s *Store) rollback() {
 		case undoGeneration:
 			e.p.rec.Generation = e.n
 		case undoCreateConsumer:
-			st.removeConsumer(e.s)
+			st.removeRecord(st.consumers[e.s])
 		case undoConsumer:
 			st.putConsumer(s.consLog[e.n])
 		case undoAllocations:
-			st.setAllocations(e.s, e.allocs)
+			if len(e.allocs) > 0 {
+				st.setAllocations(st.entry(e.s), e.allocs)
+			} else if c := st.consumers[e.s]; c != nil {
+				st.setAllocations(c, nil)
+			}
 		}
 	}
 }
@@ -238,5 +360,16 @@ func (s *Store) resetLog() {
 	} else {
 		clear(s.consLog)
 		s.consLog = s.consLog[:0]
+	}
+	if cap(s.allocLog) > 4096 {
+		s.allocLog = nil
+	} else {
+		clear(s.allocLog)
+		s.allocLog = s.allocLog[:0]
+	}
+	if cap(s.scratch) > 1024 {
+		s.scratch = nil
+	} else {
+		clear(s.scratch[:cap(s.scratch)])
 	}
 }

@@ -18,7 +18,7 @@ func (t *readTx) Provider(uuid string) (placement.ResourceProvider, error) {
 	if err := t.check(); err != nil {
 		return placement.ResourceProvider{}, err
 	}
-	p := t.st.providers[uuid]
+	p := t.st.provider(uuid)
 	if p == nil {
 		return placement.ResourceProvider{}, providerNotFound(uuid)
 	}
@@ -200,7 +200,7 @@ func (t *readTx) Resources(provider string) ([]placement.ProviderResource, error
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	p := t.st.providers[provider]
+	p := t.st.provider(provider)
 	if p == nil || len(p.res) == 0 {
 		return nil, nil
 	}
@@ -212,7 +212,7 @@ func (t *readTx) ProviderTraits(provider string) ([]string, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	if p := t.st.providers[provider]; p != nil {
+	if p := t.st.provider(provider); p != nil {
 		return slices.Clone(p.traits), nil
 	}
 	return nil, nil
@@ -223,7 +223,7 @@ func (t *readTx) ProviderAggregates(provider string) ([]string, error) {
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	if p := t.st.providers[provider]; p != nil {
+	if p := t.st.provider(provider); p != nil {
 		return slices.Clone(p.aggs), nil
 	}
 	return nil, nil
@@ -235,20 +235,17 @@ func (t *readTx) ProviderAllocations(provider string) ([]placement.AllocationRec
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	p := t.st.providers[provider]
-	if p == nil || len(p.consumers) == 0 {
+	p := t.st.provider(provider)
+	if p == nil || len(p.holders) == 0 {
 		return nil, nil
 	}
-	consumers := make([]string, 0, len(p.consumers))
-	for c := range p.consumers {
-		consumers = append(consumers, c)
-	}
-	slices.Sort(consumers)
+	holders := slices.Clone(p.holders)
+	slices.SortFunc(holders, func(a, b *consumerEntry) int { return strings.Compare(a.uuid, b.uuid) })
 	var out []placement.AllocationRecord
-	for _, c := range consumers {
-		for _, a := range t.st.allocs[c] {
+	for _, e := range holders {
+		for _, a := range e.allocs {
 			if a.p == p {
-				out = append(out, placement.AllocationRecord{ConsumerUUID: c, ProviderUUID: provider, ResourceClass: a.class, Used: a.used})
+				out = append(out, placement.AllocationRecord{ConsumerUUID: e.uuid, ProviderUUID: provider, ResourceClass: a.class, Used: a.used})
 			}
 		}
 	}
@@ -341,11 +338,11 @@ func (t *readTx) Consumer(uuid string) (placement.Consumer, error) {
 	if err := t.check(); err != nil {
 		return placement.Consumer{}, err
 	}
-	c, ok := t.st.consumers[uuid]
-	if !ok {
+	e := t.st.consumers[uuid]
+	if e == nil || !e.hasRec {
 		return placement.Consumer{}, &placement.NotFoundError{Resource: "consumer", ID: uuid}
 	}
-	return c, nil
+	return e.rec, nil
 }
 
 // ConsumerAllocations lists a consumer's allocations, sorted by provider
@@ -354,10 +351,11 @@ func (t *readTx) ConsumerAllocations(consumer string) ([]placement.AllocationRec
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	allocs := t.st.allocs[consumer]
-	if len(allocs) == 0 {
+	e := t.st.consumers[consumer]
+	if e == nil || len(e.allocs) == 0 {
 		return nil, nil
 	}
+	allocs := e.allocs
 	out := make([]placement.AllocationRecord, len(allocs))
 	for i, a := range allocs {
 		out[i] = placement.AllocationRecord{ConsumerUUID: consumer, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used}
@@ -372,21 +370,18 @@ func (t *readTx) ConsumerUsages(project, user string) ([]placement.ConsumerUsage
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	members := t.st.byProject[project]
-	uuids := make([]string, 0, len(members))
-	for u := range members {
-		if c := t.st.consumers[u]; user == "" || c.UserID == user {
-			uuids = append(uuids, u)
+	var members []*consumerEntry
+	if m := t.st.byProject[project]; m != nil {
+		for _, e := range m.list {
+			if len(e.allocs) > 0 && (user == "" || e.rec.UserID == user) {
+				members = append(members, e)
+			}
 		}
 	}
-	slices.Sort(uuids)
+	slices.SortFunc(members, func(a, b *consumerEntry) int { return strings.Compare(a.uuid, b.uuid) })
 	var out []placement.ConsumerUsage
-	for _, u := range uuids {
-		allocs := t.st.allocs[u]
-		if len(allocs) == 0 {
-			continue
-		}
-		ctype := t.st.consumers[u].ConsumerType
+	for _, e := range members {
+		u, allocs, ctype := e.uuid, e.allocs, e.rec.ConsumerType
 		start := len(out)
 		for _, a := range allocs {
 			i := slices.IndexFunc(out[start:], func(x placement.ConsumerUsage) bool { return x.ResourceClass == a.class })
@@ -435,8 +430,8 @@ func (t *readTx) RecountedUsages() ([]placement.UsageCount, error) {
 		class string
 	}
 	sums := map[key]int64{}
-	for _, allocs := range t.st.allocs {
-		for _, a := range allocs {
+	for _, e := range t.st.consumers {
+		for _, a := range e.allocs {
 			sums[key{a.p, a.class}] += a.used
 		}
 	}
@@ -450,4 +445,57 @@ func (t *readTx) RecountedUsages() ([]placement.UsageCount, error) {
 	}
 	slices.SortFunc(out, compareUsageCounts)
 	return out, nil
+}
+
+// LookupConsumer returns a consumer record, ok false when there is none
+// (placement.FastReader: no error value is built for the miss).
+func (t *readTx) LookupConsumer(uuid string) (placement.Consumer, bool, error) {
+	if err := t.check(); err != nil {
+		return placement.Consumer{}, false, err
+	}
+	if e := t.st.consumers[uuid]; e != nil && e.hasRec {
+		return e.rec, true, nil
+	}
+	return placement.Consumer{}, false, nil
+}
+
+// AppendConsumerAllocations appends a consumer's allocations, sorted by
+// provider then class, to buf (placement.FastReader).
+func (t *readTx) AppendConsumerAllocations(buf []placement.AllocationRecord, consumer string) ([]placement.AllocationRecord, error) {
+	if err := t.check(); err != nil {
+		return buf, err
+	}
+	e := t.st.consumers[consumer]
+	if e == nil {
+		return buf, nil
+	}
+	for _, a := range e.allocs {
+		buf = append(buf, placement.AllocationRecord{ConsumerUUID: consumer, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used})
+	}
+	return buf, nil
+}
+
+// HasConsumerAllocations reports whether a consumer holds allocations
+// (placement.FastReader).
+func (t *readTx) HasConsumerAllocations(consumer string) (bool, error) {
+	if err := t.check(); err != nil {
+		return false, err
+	}
+	e := t.st.consumers[consumer]
+	return e != nil && len(e.allocs) > 0, nil
+}
+
+// ProviderResourcesView returns a provider's generation and its
+// inventories with their usage, sorted by class: the store's own slice,
+// which the caller must not modify and may read only until the
+// transaction's next write or its end (placement.FastReader).
+func (t *readTx) ProviderResourcesView(uuid string) (int64, []placement.ProviderResource, bool, error) {
+	if err := t.check(); err != nil {
+		return 0, nil, false, err
+	}
+	p := t.st.provider(uuid)
+	if p == nil {
+		return 0, nil, false, nil
+	}
+	return p.rec.Generation, p.res, true, nil
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/goplacement/placement"
 	"github.com/goplacement/placement/memstore"
 )
@@ -242,9 +245,16 @@ func TestRandomized(t *testing.T) {
 		before := memstore.DumpInternal(s)
 		doAbort := rng.IntN(3) == 0
 		n := 1 + rng.IntN(12)
-		err := s.Update(bg, func(tx placement.Tx) error {
+		update := s.Update
+		if round%2 == 1 {
+			update = s.UpdateTransient
+		}
+		err := update(bg, func(tx placement.Tx) error {
 			for range n {
 				_ = op(tx) // failed ops must change nothing
+				// The fast reads (through the transaction's lookup cache)
+				// agree with the plain ones after every write.
+				checkFastReads(t, tx, provs, consumers)
 			}
 			if doAbort {
 				return abort
@@ -268,9 +278,55 @@ func TestRandomized(t *testing.T) {
 		if err := memstore.CheckInternal(s); err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
+		mustView(t, s, func(tx placement.ReadTx) error {
+			checkFastReads(t, tx, provs, consumers)
+			for _, p := range provs {
+				want, wantErr := tx.Provider(p)
+				wantRes, _ := tx.Resources(p)
+				got, gotRes, gotErr := s.ProviderResources(bg, p)
+				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || diffAny(want, got) != "" || diffAny(wantRes, gotRes) != "" {
+					t.Fatalf("round %d: ProviderResources(%s) = %v %v %v, View reads %v %v %v", round, p, got, gotRes, gotErr, want, wantRes, wantErr)
+				}
+			}
+			return nil
+		})
 	}
 	t.Logf("%d committed, %d aborted", committed, aborted)
 }
+
+// checkFastReads compares the placement.FastReader methods of tx with the
+// plain ReadTx methods they stand for.
+func checkFastReads(t *testing.T, tx placement.ReadTx, provs, consumers []string) {
+	t.Helper()
+	fast := tx.(placement.FastReader)
+	for _, c := range consumers {
+		want, wantErr := tx.Consumer(c)
+		got, ok, err := fast.LookupConsumer(c)
+		if err != nil || ok != (wantErr == nil) || diffAny(want, got) != "" {
+			t.Fatalf("LookupConsumer(%s) = %v %v %v; Consumer: %v %v", c, got, ok, err, want, wantErr)
+		}
+		allocs, _ := tx.ConsumerAllocations(c)
+		has, err := fast.HasConsumerAllocations(c)
+		if err != nil || has != (len(allocs) > 0) {
+			t.Fatalf("HasConsumerAllocations(%s) = %v %v; ConsumerAllocations: %v", c, has, err, allocs)
+		}
+		buf := []placement.AllocationRecord{alloc("x", "y", "z", 1)}
+		got2, err := fast.AppendConsumerAllocations(buf, c)
+		if err != nil || diffAny(append(buf[:1:1], allocs...), got2) != "" {
+			t.Fatalf("AppendConsumerAllocations(%s) = %v %v; ConsumerAllocations: %v", c, got2, err, allocs)
+		}
+	}
+	for _, p := range provs {
+		rec, recErr := tx.Provider(p)
+		res, _ := tx.Resources(p)
+		gen, view, ok, err := fast.ProviderResourcesView(p)
+		if err != nil || ok != (recErr == nil) || (ok && gen != rec.Generation) || diffAny(res, view) != "" {
+			t.Fatalf("ProviderResourcesView(%s) = %v %v %v %v; Provider, Resources: %v %v %v", p, gen, view, ok, err, rec, recErr, res)
+		}
+	}
+}
+
+func diffAny(a, b any) string { return cmp.Diff(a, b, cmpopts.EquateEmpty()) }
 
 // TestConcurrentClaims runs claims of one unit each from many goroutines on
 // a few providers (each claim reads usage and generation, checks capacity,

@@ -46,11 +46,11 @@ func (s *Store) Snapshot() *Snapshot {
 	for _, t := range st.traits {
 		snap.traits = append(snap.traits, t)
 	}
-	for _, c := range st.consumers {
-		snap.consumers = append(snap.consumers, c)
-	}
-	for c, allocs := range st.allocs {
-		for _, a := range allocs {
+	for c, e := range st.consumers {
+		if e.hasRec {
+			snap.consumers = append(snap.consumers, e.rec)
+		}
+		for _, a := range e.allocs {
 			snap.allocs = append(snap.allocs, placement.AllocationRecord{ConsumerUUID: c, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used})
 		}
 	}
@@ -63,7 +63,8 @@ func (s *Store) Snapshot() *Snapshot {
 func (s *Store) Restore(snap *Snapshot) {
 	st := newState()
 	for _, sp := range snap.providers {
-		p := &provider{rec: sp.rec, traits: slices.Clone(sp.traits), aggs: slices.Clone(sp.aggs)}
+		p := newProvider(sp.rec)
+		p.traits, p.aggs = slices.Clone(sp.traits), slices.Clone(sp.aggs)
 		for _, inv := range sp.inventories {
 			p.res = append(p.res, placement.ProviderResource{Inventory: inv})
 		}
@@ -84,7 +85,7 @@ func (s *Store) Restore(snap *Snapshot) {
 	}
 	for c, allocs := range byConsumer {
 		sortAllocations(allocs)
-		st.setAllocations(c, allocs)
+		st.setAllocations(st.entry(c), allocs)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

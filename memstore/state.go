@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 // transaction methods validate before calling them.
 type state struct {
 	providers map[string]*provider // by uuid
+	provIdx   hashIndex[*provider] // the same, for the hottest lookups (provider)
 	byName    map[string]*provider
 	children  map[string]map[string]*provider // parent uuid -> uuid -> child
 	byRoot    map[string]map[string]*provider // root uuid -> uuid -> provider (the root included)
@@ -23,13 +25,17 @@ type state struct {
 	classes map[string]placement.ResourceClass // custom classes
 	traits  map[string]placement.Trait         // custom traits
 
-	consumers map[string]placement.Consumer
-	byProject map[string]map[string]struct{} // project -> consumer uuids
-	allocs    map[string][]allocation        // consumer -> allocations, sorted by provider, class
+	// consumers has an entry for every consumer with a record or
+	// allocations; byProject lists those with a record, per project.
+	consumers map[string]*consumerEntry
+	byProject map[string]*projectMembers
+	free      []*consumerEntry // dropped entries, for reuse
+	lastProj  *projectMembers  // the project a record joined last
 }
 
 func newState() *state {
 	return &state{
+		provIdx:   newHashIndex[*provider](),
 		providers: map[string]*provider{},
 		byName:    map[string]*provider{},
 		children:  map[string]map[string]*provider{},
@@ -39,9 +45,8 @@ func newState() *state {
 		byClass:   map[string]map[string]*provider{},
 		classes:   map[string]placement.ResourceClass{},
 		traits:    map[string]placement.Trait{},
-		consumers: map[string]placement.Consumer{},
-		byProject: map[string]map[string]struct{}{},
-		allocs:    map[string][]allocation{},
+		consumers: map[string]*consumerEntry{},
+		byProject: map[string]*projectMembers{},
 	}
 }
 
@@ -50,22 +55,42 @@ func newState() *state {
 // provider object is never replaced while it exists (updates change it in
 // place), so allocations can point at it.
 type provider struct {
+	// The fields a claim reads and writes come first, together.
 	rec placement.ResourceProvider
 	// res holds the inventories with their usage, sorted by class: Resources
 	// is one copy of it.
 	res []placement.ProviderResource
+	// holders are the consumers holding allocations here, in no order;
+	// each of their allocations here has its index (allocation.hold).
+	holders []*consumerEntry
+	// live tells whether the provider is indexed (a transaction's cached
+	// provider must still be).
+	live bool
+	// resInline and holdInline hold res and holders while they fit (a
+	// compute node's VCPU, MEMORY_MB and DISK_GB; a consumer or two), so
+	// that a claim finds them next to the record rather than waiting for
+	// loads from elsewhere in memory.
+	resInline  [3]placement.ProviderResource
+	holdInline [2]*consumerEntry
+
 	// extra holds the usage of classes the provider has no inventory of
 	// (possible only transiently, or if the Engine allowed it); usually nil.
-	extra     map[string]int64
-	traits    []string            // sorted, unique
-	aggs      []string            // sorted, unique
-	consumers map[string]struct{} // consumers holding allocations here
+	extra  map[string]int64
+	traits []string // sorted, unique
+	aggs   []string // sorted, unique
 	// treeSize is len(byRoot[rec.UUID]): the number of providers whose
 	// root this one is.
 	treeSize int
 	// tp mirrors rec's uuids, res, traits and aggs (the same slices), for
 	// CandidateReader.Trees to point at; refresh keeps it in step.
 	tp placement.TreeProvider
+}
+
+// newProvider returns a provider object for rec, not indexed yet.
+func newProvider(rec placement.ResourceProvider) *provider {
+	p := &provider{rec: rec}
+	p.res, p.holders = p.resInline[:0], p.holdInline[:0]
+	return p
 }
 
 // refresh sets p.tp from p's record, inventories, traits and aggregates.
@@ -81,10 +106,53 @@ type allocation struct {
 	p     *provider
 	class string
 	used  int64
+	hold  int32 // the consumer's index in p.holders
+	// res is where the class was in p.res when the allocation was stored
+	// (a hint: inventory writes move classes), -1 if p had no inventory.
+	res int32
 }
+
+// consumerEntry is everything about one consumer uuid: its record, if it
+// has one, and its allocations. An entry exists while either does and is
+// never replaced meanwhile, so that providers and projects can point at it;
+// a dropped entry is cleared and may be reused for another consumer.
+type consumerEntry struct {
+	uuid   string
+	rec    placement.Consumer // valid when hasRec
+	hasRec bool
+	live   bool // in state.consumers
+	// proj is byProject[rec.ProjectID] and projIdx e's index in its list,
+	// when hasRec.
+	proj    *projectMembers
+	projIdx int
+	// allocs are sorted by provider then class, kept in inline while they
+	// fit (a typical claim).
+	allocs []allocation
+	inline [3]allocation
+}
+
+// projectMembers lists the consumers with a record in a project, in no
+// order (consumerEntry.projIdx is each one's index). It is dropped from
+// byProject (dead) when its list empties.
+type projectMembers struct {
+	name string
+	list []*consumerEntry
+	dead bool
+}
+
+// maxFree bounds the dropped consumer entries kept for reuse.
+const maxFree = 256
 
 // findClass returns the index of class in p.res, or where it would go.
 func (p *provider) findClass(class string) (int, bool) {
+	if len(p.res) <= len(p.resInline) {
+		// A few classes: equality tests (quick on the same string) first.
+		for i := range p.res {
+			if p.res[i].ResourceClass == class {
+				return i, true
+			}
+		}
+	}
 	lo, hi := 0, len(p.res)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -97,11 +165,17 @@ func (p *provider) findClass(class string) (int, bool) {
 	return lo, lo < len(p.res) && p.res[lo].ResourceClass == class
 }
 
-// addUsage adds delta to p's usage of class.
-func (p *provider) addUsage(class string, delta int64) {
+// addUsage adds delta to p's usage of class, looking at index hint of
+// p.res first, and returns the index of the class in p.res (-1 when p has
+// no inventory of it).
+func (p *provider) addUsage(class string, delta int64, hint int32) int32 {
+	if i := int(hint); i >= 0 && i < len(p.res) && p.res[i].ResourceClass == class {
+		p.res[i].Used += delta
+		return hint
+	}
 	if i, ok := p.findClass(class); ok {
 		p.res[i].Used += delta
-		return
+		return int32(i)
 	}
 	if p.extra == nil {
 		p.extra = map[string]int64{}
@@ -111,6 +185,7 @@ func (p *provider) addUsage(class string, delta int64) {
 	} else {
 		delete(p.extra, class)
 	}
+	return -1
 }
 
 func addTo(idx map[string]map[string]*provider, key string, p *provider) {
@@ -135,6 +210,7 @@ func removeFrom(idx map[string]map[string]*provider, key, uuid string) {
 // aggregates, into every index.
 func (st *state) indexProvider(p *provider) {
 	st.providers[p.rec.UUID] = p
+	st.provIdx.put(p)
 	st.byName[p.rec.Name] = p
 	if p.rec.ParentUUID != "" {
 		addTo(st.children, p.rec.ParentUUID, p)
@@ -153,7 +229,129 @@ func (st *state) indexProvider(p *provider) {
 		st.roots.insert(p)
 	}
 	p.treeSize = len(st.byRoot[p.rec.UUID])
+	p.live = true
 	p.refresh()
+}
+
+// provider returns the provider with this uuid, or nil: st.providers[uuid],
+// faster.
+func (st *state) provider(uuid string) *provider { return st.provIdx.get(uuid) }
+
+func (p *provider) indexKey() string { return p.rec.UUID }
+
+// hashIndex is an open-addressing hash table (linear probing) of objects by
+// a string key (their indexKey), for the store's hottest lookups. A slot
+// holds the key's hash next to the object, so a lookup waits for one load
+// fewer than a Go map's: the key is compared in the object, which the
+// caller reads next anyway. The zero value is an empty index but for its
+// seed.
+type hashIndex[V interface {
+	comparable
+	indexKey() string
+}] struct {
+	seed  maphash.Seed
+	slots []hashSlot[V] // a power of two of them, at most 3/4 used
+	n     int
+}
+
+type hashSlot[V any] struct {
+	h uint64
+	v V // the zero V (nil) for a free slot
+}
+
+func newHashIndex[V interface {
+	comparable
+	indexKey() string
+}]() hashIndex[V] {
+	return hashIndex[V]{seed: maphash.MakeSeed()}
+}
+
+// get returns the object with this key, or the zero V.
+func (x *hashIndex[V]) get(key string) V {
+	var zero V
+	if x.n == 0 {
+		return zero
+	}
+	h := maphash.String(x.seed, key)
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.v == zero {
+			return zero
+		}
+		if s.h == h && s.v.indexKey() == key {
+			return s.v
+		}
+	}
+}
+
+// put adds v, whose key the index does not have.
+func (x *hashIndex[V]) put(v V) {
+	var zero V
+	if (x.n+1)*4 > len(x.slots)*3 {
+		old := x.slots
+		x.slots = make([]hashSlot[V], max(16, 2*len(old)))
+		for _, s := range old {
+			if s.v != zero {
+				x.insert(s)
+			}
+		}
+	}
+	x.insert(hashSlot[V]{h: maphash.String(x.seed, v.indexKey()), v: v})
+	x.n++
+}
+
+func (x *hashIndex[V]) insert(s hashSlot[V]) {
+	var zero V
+	mask := uint64(len(x.slots) - 1)
+	i := s.h & mask
+	for x.slots[i].v != zero {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = s
+}
+
+// remove deletes key's object, shifting back the slots after it that would
+// otherwise no longer be found.
+func (x *hashIndex[V]) remove(key string) {
+	var zero V
+	if x.n == 0 {
+		return
+	}
+	h := maphash.String(x.seed, key)
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for ; x.slots[i].v == zero || x.slots[i].h != h || x.slots[i].v.indexKey() != key; i = (i + 1) & mask {
+		if x.slots[i].v == zero {
+			return
+		}
+	}
+	for j := i; ; {
+		j = (j + 1) & mask
+		if x.slots[j].v == zero {
+			break
+		}
+		// The slot at j may move to i unless its home k lies cyclically
+		// in (i, j].
+		if k := x.slots[j].h & mask; (i < j && i < k && k <= j) || (i > j && (i < k || k <= j)) {
+			continue
+		}
+		x.slots[i] = x.slots[j]
+		i = j
+	}
+	x.slots[i] = hashSlot[V]{}
+	x.n--
+}
+
+// all yields every object, in no particular order. The index must not
+// change meanwhile.
+func (x *hashIndex[V]) all(yield func(V) bool) {
+	var zero V
+	for _, s := range x.slots {
+		if s.v != zero && !yield(s.v) {
+			return
+		}
+	}
 }
 
 // addToTree and removeFromTree change the byRoot index, keeping the root
@@ -176,7 +374,9 @@ func (st *state) removeFromTree(root, uuid string) {
 // indexProvider can put it back).
 func (st *state) unindexProvider(p *provider) {
 	u := p.rec.UUID
+	p.live = false
 	delete(st.providers, u)
+	st.provIdx.remove(u)
 	if st.byName[p.rec.Name] == p {
 		delete(st.byName, p.rec.Name)
 	}
@@ -292,72 +492,138 @@ func setLinks(idx map[string]map[string]*provider, p *provider, have *[]string, 
 	return old
 }
 
+// newEntry creates and indexes the entry of a consumer that has none.
+func (st *state) newEntry(uuid string) *consumerEntry {
+	var e *consumerEntry
+	if n := len(st.free); n > 0 {
+		e = st.free[n-1]
+		st.free[n-1] = nil
+		st.free = st.free[:n-1]
+	} else {
+		e = new(consumerEntry)
+	}
+	e.uuid, e.live, e.allocs = uuid, true, e.inline[:0]
+	st.consumers[uuid] = e
+	return e
+}
+
+// entry returns the consumer's entry, creating it if needed.
+func (st *state) entry(uuid string) *consumerEntry {
+	if e := st.consumers[uuid]; e != nil {
+		return e
+	}
+	return st.newEntry(uuid)
+}
+
+// dropIfEmpty removes e once it has neither a record nor allocations.
+func (st *state) dropIfEmpty(e *consumerEntry) {
+	if e.hasRec || len(e.allocs) > 0 {
+		return
+	}
+	delete(st.consumers, e.uuid)
+	*e = consumerEntry{}
+	if len(st.free) < maxFree {
+		st.free = append(st.free, e)
+	}
+}
+
 // putConsumer inserts or replaces a consumer record.
-func (st *state) putConsumer(c placement.Consumer) {
-	old, ok := st.consumers[c.UUID]
-	if !ok || old.ProjectID != c.ProjectID {
-		if ok {
-			st.removeFromProject(old.ProjectID, c.UUID)
-		}
-		m := st.byProject[c.ProjectID]
-		if m == nil {
-			m = map[string]struct{}{}
-			st.byProject[c.ProjectID] = m
-		}
-		m[c.UUID] = struct{}{}
+func (st *state) putConsumer(c placement.Consumer) { st.setRecord(st.entry(c.UUID), c) }
+
+// setRecord inserts or replaces e's record (c.UUID is e's uuid).
+func (st *state) setRecord(e *consumerEntry, c placement.Consumer) {
+	moved := !e.hasRec || e.rec.ProjectID != c.ProjectID
+	if moved && e.hasRec {
+		st.leaveProject(e)
 	}
-	st.consumers[c.UUID] = c
-}
-
-// removeConsumer deletes a consumer record (which exists).
-func (st *state) removeConsumer(uuid string) {
-	c := st.consumers[uuid]
-	st.removeFromProject(c.ProjectID, uuid)
-	delete(st.consumers, uuid)
-}
-
-func (st *state) removeFromProject(project, uuid string) {
-	if m := st.byProject[project]; m != nil {
-		delete(m, uuid)
-		if len(m) == 0 {
-			delete(st.byProject, project)
+	e.rec, e.hasRec = c, true
+	if moved {
+		m := st.lastProj
+		if m == nil || m.dead || m.name != c.ProjectID {
+			if m = st.byProject[c.ProjectID]; m == nil {
+				m = &projectMembers{name: c.ProjectID}
+				st.byProject[c.ProjectID] = m
+			}
+			st.lastProj = m
 		}
+		e.proj, e.projIdx = m, len(m.list)
+		m.list = append(m.list, e)
 	}
 }
 
-// setAllocations replaces a consumer's allocations with allocs (sorted by
-// provider and class, owned by the store, naming existing providers), keeping
-// the providers' usage and consumer sets in step, and returns the previous
-// allocations.
-func (st *state) setAllocations(consumer string, allocs []allocation) []allocation {
-	old := st.allocs[consumer]
-	var last *provider
+// removeRecord deletes e's record (which it has), dropping e if it holds
+// no allocations.
+func (st *state) removeRecord(e *consumerEntry) {
+	st.leaveProject(e)
+	e.rec, e.hasRec = placement.Consumer{}, false
+	st.dropIfEmpty(e)
+}
+
+// leaveProject removes e from its project's members.
+func (st *state) leaveProject(e *consumerEntry) {
+	m := e.proj
+	e.proj = nil
+	last := len(m.list) - 1
+	if i := e.projIdx; i != last {
+		moved := m.list[last]
+		m.list[i], moved.projIdx = moved, i
+	}
+	m.list[last] = nil
+	m.list = m.list[:last]
+	if last == 0 {
+		delete(st.byProject, m.name)
+		m.dead = true
+	}
+}
+
+// removeHolder removes the holder at index i of p.holders, re-indexing the
+// one moved into its place.
+func (p *provider) removeHolder(i int32) {
+	last := int32(len(p.holders) - 1)
+	if i != last {
+		moved := p.holders[last]
+		p.holders[i] = moved
+		for j := range moved.allocs {
+			if moved.allocs[j].p == p {
+				moved.allocs[j].hold = i
+			}
+		}
+	}
+	p.holders[last] = nil
+	p.holders = p.holders[:last]
+}
+
+// setAllocations replaces e's allocations with a copy of allocs (sorted by
+// provider and class, naming existing providers), keeping the providers'
+// usage and holders in step, and drops e if it is left with nothing. The
+// caller keeps a copy of e.allocs first if it needs the previous ones: they
+// may be overwritten.
+func (st *state) setAllocations(e *consumerEntry, allocs []allocation) {
+	old := e.allocs
 	for i := range old {
 		a := &old[i]
-		a.p.addUsage(a.class, -a.used)
-		if a.p != last {
-			delete(a.p.consumers, consumer)
-			last = a.p
+		a.p.addUsage(a.class, -a.used, a.res)
+		if i == 0 || a.p != old[i-1].p {
+			a.p.removeHolder(a.hold)
 		}
 	}
-	last = nil
-	for i := range allocs {
-		a := &allocs[i]
-		a.p.addUsage(a.class, a.used)
-		if a.p != last {
-			if a.p.consumers == nil {
-				a.p.consumers = map[string]struct{}{}
-			}
-			a.p.consumers[consumer] = struct{}{}
-			last = a.p
+	next := old[:0]
+	if len(allocs) > cap(next) {
+		next = make([]allocation, 0, len(allocs))
+	}
+	next = append(next, allocs...)
+	for i := range next {
+		a := &next[i]
+		a.res = a.p.addUsage(a.class, a.used, -1)
+		if i == 0 || a.p != next[i-1].p {
+			a.hold = int32(len(a.p.holders))
+			a.p.holders = append(a.p.holders, e)
+		} else {
+			a.hold = next[i-1].hold
 		}
 	}
-	if len(allocs) == 0 {
-		delete(st.allocs, consumer)
-	} else {
-		st.allocs[consumer] = allocs
-	}
-	return old
+	e.allocs = next
+	st.dropIfEmpty(e)
 }
 
 // renameClass renames class from to class to in every inventory, usage,
@@ -385,21 +651,19 @@ func (st *state) renameClass(from, to string) {
 			affected[p] = struct{}{}
 		}
 	}
-	consumers := map[string]struct{}{}
+	consumers := map[*consumerEntry]struct{}{}
 	for p := range affected {
-		for c := range p.consumers {
-			consumers[c] = struct{}{}
+		for _, e := range p.holders {
+			consumers[e] = struct{}{}
 		}
 	}
-	for c := range consumers {
-		allocs := slices.Clone(st.allocs[c])
-		for i := range allocs {
-			if allocs[i].class == from {
-				allocs[i].class = to
+	for e := range consumers {
+		for i := range e.allocs {
+			if e.allocs[i].class == from {
+				e.allocs[i].class = to
 			}
 		}
-		sortAllocations(allocs)
-		st.allocs[c] = allocs
+		sortAllocations(e.allocs)
 	}
 }
 
@@ -417,15 +681,20 @@ func (st *state) classUsed(class string) bool {
 }
 
 func compareAllocations(a, b allocation) int {
-	if c := strings.Compare(a.p.rec.UUID, b.p.rec.UUID); c != 0 {
-		return c
+	if a.p != b.p {
+		return strings.Compare(a.p.rec.UUID, b.p.rec.UUID)
 	}
 	return strings.Compare(a.class, b.class)
 }
 
 func sortAllocations(allocs []allocation) {
-	if !slices.IsSortedFunc(allocs, compareAllocations) {
+	for i := 1; i < len(allocs); i++ {
+		a, b := &allocs[i-1], &allocs[i]
+		if a.p == b.p && a.class <= b.class || a.p != b.p && a.p.rec.UUID < b.p.rec.UUID {
+			continue
+		}
 		slices.SortFunc(allocs, compareAllocations)
+		return
 	}
 }
 

@@ -11,11 +11,103 @@ import (
 
 // provider returns the provider with this uuid or a NotFoundError.
 func (t *writeTx) provider(uuid string) (*provider, error) {
-	p := t.st.providers[uuid]
-	if p == nil {
-		return nil, providerNotFound(uuid)
+	if p := t.lookupProvider(uuid); p != nil {
+		return p, nil
 	}
-	return p, nil
+	return nil, providerNotFound(uuid)
+}
+
+// lookupProvider returns the provider with this uuid, or nil. The last one
+// found is cached (in the Store: one Update runs at a time, and a closed
+// transaction fails before it looks), for a write reads and writes the
+// same few providers.
+func (t *writeTx) lookupProvider(uuid string) *provider {
+	s := t.s
+	if p := s.lastP; p != nil && p.live && p.rec.UUID == uuid {
+		return p
+	}
+	p := t.st.provider(uuid)
+	if p != nil {
+		s.lastP = p
+	}
+	return p
+}
+
+// lookupConsumer returns the entry of a consumer, or nil. The last one
+// found, and the last uuid found missing, are cached like lookupProvider's
+// (every entry a transaction creates goes through newEntry, which updates
+// the cache).
+func (t *writeTx) lookupConsumer(uuid string) *consumerEntry {
+	s := t.s
+	if e := s.lastC; e != nil && e.live && e.uuid == uuid {
+		return e
+	}
+	if s.missed && s.missC == uuid {
+		return nil
+	}
+	e := t.st.consumers[uuid]
+	if e != nil {
+		s.lastC = e
+	} else {
+		s.missC, s.missed = uuid, true
+	}
+	return e
+}
+
+// newEntry creates the entry of a consumer that has none.
+func (t *writeTx) newEntry(uuid string) *consumerEntry {
+	e := t.st.newEntry(uuid)
+	t.s.lastC, t.s.missC, t.s.missed = e, "", false
+	return e
+}
+
+// LookupConsumer is readTx.LookupConsumer through the transaction's cache.
+func (t *writeTx) LookupConsumer(uuid string) (placement.Consumer, bool, error) {
+	if err := t.check(); err != nil {
+		return placement.Consumer{}, false, err
+	}
+	if e := t.lookupConsumer(uuid); e != nil && e.hasRec {
+		return e.rec, true, nil
+	}
+	return placement.Consumer{}, false, nil
+}
+
+// AppendConsumerAllocations is readTx.AppendConsumerAllocations through the
+// transaction's cache.
+func (t *writeTx) AppendConsumerAllocations(buf []placement.AllocationRecord, consumer string) ([]placement.AllocationRecord, error) {
+	if err := t.check(); err != nil {
+		return buf, err
+	}
+	if e := t.lookupConsumer(consumer); e != nil {
+		for _, a := range e.allocs {
+			buf = append(buf, placement.AllocationRecord{ConsumerUUID: consumer, ProviderUUID: a.p.rec.UUID, ResourceClass: a.class, Used: a.used})
+		}
+	}
+	return buf, nil
+}
+
+// HasConsumerAllocations is readTx.HasConsumerAllocations through the
+// transaction's cache.
+func (t *writeTx) HasConsumerAllocations(consumer string) (bool, error) {
+	if err := t.check(); err != nil {
+		return false, err
+	}
+	e := t.lookupConsumer(consumer)
+	return e != nil && len(e.allocs) > 0, nil
+}
+
+// ProviderResourcesView is readTx.ProviderResourcesView through the
+// transaction's cache. The slice returned is the provider's own: a later
+// write of the transaction changes it (usage) or replaces it (inventory).
+func (t *writeTx) ProviderResourcesView(uuid string) (int64, []placement.ProviderResource, bool, error) {
+	if err := t.check(); err != nil {
+		return 0, nil, false, err
+	}
+	p := t.lookupProvider(uuid)
+	if p == nil {
+		return 0, nil, false, nil
+	}
+	return p.rec.Generation, p.res, true, nil
 }
 
 // CreateProvider inserts a provider. A taken uuid or name is an
@@ -34,7 +126,7 @@ func (t *writeTx) CreateProvider(rp placement.ResourceProvider) error {
 	if rp.ParentUUID != "" && st.providers[rp.ParentUUID] == nil {
 		return providerNotFound(rp.ParentUUID)
 	}
-	p := &provider{rec: rp}
+	p := newProvider(rp)
 	st.indexProvider(p)
 	t.s.pushFunc(func() { st.unindexProvider(p) })
 	return nil
@@ -82,7 +174,7 @@ func (t *writeTx) DeleteProvider(uuid string) error {
 	if len(st.children[uuid]) > 0 {
 		return &placement.InUseError{Err: placement.ErrProviderHasChildren, Resource: "resource provider", ID: uuid}
 	}
-	if len(p.consumers) > 0 {
+	if len(p.holders) > 0 {
 		return &placement.InUseError{Err: placement.ErrProviderInUse, Resource: "resource provider", ID: uuid}
 	}
 	st.unindexProvider(p)
@@ -274,10 +366,14 @@ func (t *writeTx) CreateConsumer(c placement.Consumer) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	if _, ok := t.st.consumers[c.UUID]; ok {
+	e := t.lookupConsumer(c.UUID)
+	if e != nil && e.hasRec {
 		return &placement.ExistsError{Resource: "consumer", Field: "uuid", Value: c.UUID}
 	}
-	t.st.putConsumer(c)
+	if e == nil {
+		e = t.newEntry(c.UUID)
+	}
+	t.st.setRecord(e, c)
 	t.s.push(undoEntry{kind: undoCreateConsumer, s: c.UUID})
 	return nil
 }
@@ -289,14 +385,19 @@ func (t *writeTx) UpdateConsumer(c placement.Consumer, expected int64) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	old, ok := t.st.consumers[c.UUID]
+	e := t.lookupConsumer(c.UUID)
+	ok := e != nil && e.hasRec
+	var old placement.Consumer
+	if ok {
+		old = e.rec
+	}
 	if !ok || old.Generation != expected {
 		return &placement.ConflictError{Kind: placement.ConsumerGeneration, UUID: c.UUID,
 			Expected: placement.ExpectGeneration(expected), Actual: old.Generation, Exists: ok}
 	}
 	rec := old
 	rec.ProjectID, rec.UserID, rec.ConsumerType, rec.Generation, rec.UpdatedAt = c.ProjectID, c.UserID, c.ConsumerType, c.Generation, c.UpdatedAt
-	t.st.putConsumer(rec)
+	t.st.setRecord(e, rec)
 	t.s.pushConsumer(old)
 	return nil
 }
@@ -307,12 +408,12 @@ func (t *writeTx) DeleteConsumer(uuid string) error {
 	if err := t.check(); err != nil {
 		return err
 	}
-	old, ok := t.st.consumers[uuid]
-	if !ok {
+	e := t.lookupConsumer(uuid)
+	if e == nil || !e.hasRec {
 		return &placement.NotFoundError{Resource: "consumer", ID: uuid}
 	}
-	t.st.removeConsumer(uuid)
-	t.s.pushConsumer(old)
+	t.s.pushConsumer(e.rec)
+	t.st.removeRecord(e)
 	return nil
 }
 
@@ -325,11 +426,11 @@ func (t *writeTx) ReplaceAllocations(consumer string, allocs []placement.Allocat
 	if err := t.check(); err != nil {
 		return err
 	}
-	var next []allocation
+	next := t.s.scratch[:0]
 	if len(allocs) > 0 {
-		next = make([]allocation, len(allocs))
 		var last *provider
-		for i, a := range allocs {
+		for i := range allocs {
+			a := &allocs[i]
 			if a.ConsumerUUID != consumer {
 				return fmt.Errorf("memstore: allocation of consumer %q in allocations replaced for consumer %q", a.ConsumerUUID, consumer)
 			}
@@ -344,16 +445,24 @@ func (t *writeTx) ReplaceAllocations(consumer string, allocs []placement.Allocat
 				}
 				last = p
 			}
-			next[i] = allocation{p: p, class: a.ResourceClass, used: a.Used}
+			next = append(next, allocation{p: p, class: a.ResourceClass, used: a.Used})
 		}
 		sortAllocations(next)
 		for i := 1; i < len(next); i++ {
-			if next[i].p == next[i-1].p && next[i].class == next[i-1].class {
-				return fmt.Errorf("memstore: two allocations of %s on provider %s for consumer %s", next[i].class, next[i].p.rec.UUID, consumer)
+			if a, b := &next[i-1], &next[i]; a.p == b.p && a.class == b.class {
+				return fmt.Errorf("memstore: two allocations of %s on provider %s for consumer %s", b.class, b.p.rec.UUID, consumer)
 			}
 		}
 	}
-	old := t.st.setAllocations(consumer, next)
-	t.s.push(undoEntry{kind: undoAllocations, s: consumer, allocs: old})
+	t.s.scratch = next[:0]
+	e := t.lookupConsumer(consumer)
+	if e == nil {
+		if len(next) == 0 {
+			return nil // nothing to replace
+		}
+		e = t.newEntry(consumer)
+	}
+	t.s.pushAllocations(consumer, e.allocs)
+	t.st.setAllocations(e, next)
 	return nil
 }
