@@ -22,18 +22,22 @@ import (
 // never blocks readers or writers, nor waits for them) after every
 // checkpointEvery commits of the store, and within a second after writes
 // stop. The writer keeps the automatic checkpoint, at
-// sqliteConnSetup's 4000 pages, as the bound on the WAL's size: when it
+// sqliteConnSetup's 16000 pages, as the bound on the WAL's size: when it
 // triggers, the background has already copied most pages, so the writer
 // only finishes the remainder, and the next write starts the WAL again from
-// its beginning (the file, a few MB then, is reused, not grown).
+// its beginning (the file, up to about 16 MB, is reused, not grown).
 // Durability is unchanged: commits are in the WAL either way, and
 // checkpoints only make the database file catch up.
 
 const sqliteCheckpoint = `PRAGMA wal_checkpoint(PASSIVE)`
 
-// checkpointEvery: commits between background checkpoints (about 1000 WAL
-// pages for small writes such as claims).
-const checkpointEvery = 128
+// checkpointEvery: commits between background checkpoints (about 10,000
+// WAL pages of 1 KiB for small writes such as claims). A hot page (a
+// provider's usage, the end of an index) is written to the WAL by every
+// commit but copied to the database once per checkpoint, so checkpoints
+// far apart copy less: 1024 rather than 128 took about 4% off a claim's
+// time on SQLite.
+const checkpointEvery = 1024
 
 type checkpointer struct {
 	db      *sqlx.DB

@@ -30,7 +30,7 @@
 // every commit (power-loss durable, about one fsync per write). Keep the
 // file on a local file system. A store opened by OpenSQLite runs WAL
 // checkpoints in the background (see checkpoint.go): the WAL file grows to
-// a few MB under sustained writes and is then reused. PostgreSQL's
+// about 16 MB under sustained writes and is then reused. PostgreSQL's
 // durability is the server's (synchronous_commit).
 //
 // # Concurrency

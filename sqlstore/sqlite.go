@@ -26,9 +26,9 @@ const sqliteDriver = "sqlstore-sqlite3"
 // usages, the provider's row) and its commit writes and checksums each
 // whole page into the WAL, so smaller pages are less work per commit
 // (5-10% of a claim's CPU time), at no measurable cost to reads. Then:
-// checkpoint inside a commit only when the WAL has grown past 4000 pages
+// checkpoint inside a commit only when the WAL has grown past 16000 pages
 // (the background checkpointer does most of the work; see checkpoint.go).
-const sqliteConnSetup = `PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4000`
+const sqliteConnSetup = `PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 16000`
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
