@@ -21,13 +21,6 @@ type kv struct {
 
 func (o obj) MarshalJSON() ([]byte, error) { return marshal(o), nil }
 
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
 func latest(t time.Time, times ...time.Time) time.Time {
 	for _, x := range times {
 		if x.After(t) {
