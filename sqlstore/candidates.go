@@ -563,25 +563,8 @@ func sortTrees(out []*placement.TreeProvider) {
 // Providers does) that have room for every demand of q, each with its
 // inventories and usage, sorted by uuid.
 func (t *txn) ProvidersWithCapacity(q placement.CapacityQuery) ([]placement.ProviderCapacity, error) {
-	args := make([]any, 0, 14)
-	args = append(args, t.s.demandsArg(q.Resources))
-	id := qCapacityAll
-	switch {
-	case q.UUID != "":
-		id = qCapacityByUUID
-		args = append(args, q.UUID)
-	case q.Name != "":
-		id = qCapacityByName
-		args = append(args, q.Name)
-	case q.Parent != "":
-		id = qCapacityByParent
-		args = append(args, q.Parent)
-	case q.Root != "":
-		id = qCapacityByRoot
-		args = append(args, q.Root)
-	}
-	args = append(args, q.UUID, q.UUID, q.Name, q.Name, q.Root, q.Root, q.Parent, q.Parent,
-		t.s.setsArg(q.MemberOf), t.s.listArg(q.NotMemberOf), t.s.setsArg(q.Required), t.s.listArg(q.Forbidden))
+	args := append(make([]any, 0, 14), t.s.demandsArg(q.Resources))
+	id, args := t.providerQuery(q.ProviderQuery, providerStmts{qCapacityAll, qCapacityByUUID, qCapacityByName, qCapacityByParent, qCapacityByRoot, qCapacityAll}, args)
 	rows, err := t.query(id, args...)
 	if err == errNoMatch {
 		return nil, nil

@@ -391,28 +391,42 @@ func (t *txn) ProviderByName(name string) (placement.ResourceProvider, error) {
 
 // Providers lists the providers matching q, sorted by uuid.
 func (t *txn) Providers(q placement.ProviderQuery) ([]placement.ResourceProvider, error) {
-	args := make([]any, 0, 13)
-	id := qProvidersAll
+	id, args := t.providerQuery(q, providerStmts{qProvidersAll, qProvidersByUUID, qProvidersByName, qProvidersByParent, qProvidersByRoot, qProvidersByTrait}, make([]any, 0, 13))
+	return list(t, "providers", id, args, func(r scanner) (placement.ResourceProvider, error) { return scanProvider(r) })
+}
+
+// providerStmts are the variants of a provider query: every provider
+// (filtered by the parameters that follow), or first found by uuid, name,
+// parent, root or (byTrait, unless it is all) one trait of a set.
+type providerStmts struct {
+	all, byUUID, byName, byParent, byRoot, byTrait stmtID
+}
+
+// providerQuery chooses the variant of stmts that finds q's providers by
+// the most selective index and appends the arguments of q to args (after
+// the statement's own leading ones).
+func (t *txn) providerQuery(q placement.ProviderQuery, stmts providerStmts, args []any) (stmtID, []any) {
+	id := stmts.all
 	switch {
 	case q.UUID != "":
-		id = qProvidersByUUID
+		id = stmts.byUUID
 		args = append(args, q.UUID)
 	case q.Name != "":
-		id = qProvidersByName
+		id = stmts.byName
 		args = append(args, q.Name)
 	case q.Parent != "":
-		id = qProvidersByParent
+		id = stmts.byParent
 		args = append(args, q.Parent)
 	case q.Root != "":
-		id = qProvidersByRoot
+		id = stmts.byRoot
 		args = append(args, q.Root)
-	case len(q.Required) > 0:
-		id = qProvidersByTrait
+	case len(q.Required) > 0 && stmts.byTrait != stmts.all:
+		id = stmts.byTrait
 		args = append(args, t.s.listArg(q.Required[0]))
 	}
 	args = append(args, q.UUID, q.UUID, q.Name, q.Name, q.Root, q.Root, q.Parent, q.Parent,
 		t.s.setsArg(q.MemberOf), t.s.listArg(q.NotMemberOf), t.s.setsArg(q.Required), t.s.listArg(q.Forbidden))
-	return list(t, "providers", id, args, func(r scanner) (placement.ResourceProvider, error) { return scanProvider(r) })
+	return id, args
 }
 
 // Resources lists a provider's inventories with their usage, by class.
