@@ -3,83 +3,13 @@
 package sqlstore
 
 import (
-	"context"
-	"database/sql/driver"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"path/filepath"
-	"reflect"
 	"slices"
 	"testing"
 
 	"github.com/goplacement/placement"
 )
-
-// TestSQLiteCandidatesNoReprepare: as TestSQLiteNoReprepare, for the
-// statements after the transaction control ones (the candidates' among
-// them), run with JSON lists ("[]") or integers for their parameters.
-func TestSQLiteCandidatesNoReprepare(t *testing.T) {
-	s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	ctx := context.Background()
-	conn, err := s.wdb.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	err = conn.Raw(func(dc any) error {
-		c := dc.(driver.Conn)
-		checked := 0
-		for id := qRollback + 1; id < numStmts; id++ {
-			st, err := c.Prepare(sqliteText[id])
-			if err != nil {
-				t.Errorf("statement %d: %v", id, err)
-				continue
-			}
-			f := reflect.ValueOf(st).Elem().FieldByName("repreps")
-			if !f.IsValid() {
-				st.Close()
-				t.Skip("mattn/go-sqlite3 no longer exposes its re-prepare count")
-			}
-			for _, val := range []driver.Value{"[]", `[["VCPU",1]]`, int64(7)} {
-				var counts []int64
-				for range 3 {
-					args := make([]driver.NamedValue, st.NumInput())
-					for i := range args {
-						args[i] = driver.NamedValue{Ordinal: i + 1, Value: val}
-					}
-					rows, err := st.(driver.StmtQueryContext).QueryContext(ctx, args)
-					if err != nil {
-						break // (integers are no JSON for some statements)
-					}
-					dest := make([]driver.Value, len(rows.Columns()))
-					for rows.Next(dest) != io.EOF {
-					}
-					rows.Close()
-					counts = append(counts, f.Int())
-				}
-				if len(counts) == 3 {
-					checked++
-					if counts[2] != counts[0] {
-						t.Errorf("statement %d is re-prepared at every run (%v):\n%s", id, counts, sqliteText[id])
-					}
-				}
-			}
-			st.Close()
-		}
-		if checked == 0 {
-			t.Errorf("no statement checked")
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 // The merge of Trees' rows when they do not come in the providers' order
 // (PostgreSQL gives no order; SQLite's plans give the providers' order).

@@ -95,12 +95,6 @@ const (
 	qStandardClasses
 	qSeedClasses
 
-	// Transaction control.
-	qBeginWrite
-	qBeginRead
-	qCommit
-	qRollback
-
 	// Allocation candidates (candidates.go).
 	qCandidateRootsAll
 	qCandidateRoots
@@ -115,6 +109,12 @@ const (
 	qCapacityByName
 	qCapacityByParent
 	qCapacityByRoot
+
+	// Transaction control.
+	qBeginWrite
+	qBeginRead
+	qCommit
+	qRollback
 
 	numStmts
 )
