@@ -349,27 +349,22 @@ func (s *Store) rollback() {
 // resetLog empties the undo log, dropping its references, and keeps its
 // array for the next Update unless it grew large.
 func (s *Store) resetLog() {
-	if cap(s.log) > 4096 {
-		s.log = nil
-	} else {
-		clear(s.log)
-		s.log = s.log[:0]
-	}
-	if cap(s.consLog) > 1024 {
-		s.consLog = nil
-	} else {
-		clear(s.consLog)
-		s.consLog = s.consLog[:0]
-	}
-	if cap(s.allocLog) > 4096 {
-		s.allocLog = nil
-	} else {
-		clear(s.allocLog)
-		s.allocLog = s.allocLog[:0]
-	}
+	s.log = emptied(s.log, 4096)
+	s.consLog = emptied(s.consLog, 1024)
+	s.allocLog = emptied(s.allocLog, 4096)
 	if cap(s.scratch) > 1024 {
 		s.scratch = nil
 	} else {
 		clear(s.scratch[:cap(s.scratch)])
 	}
+}
+
+// emptied returns log emptied of its references: its array, unless its
+// capacity grew past max.
+func emptied[T any](log []T, max int) []T {
+	if cap(log) > max {
+		return nil
+	}
+	clear(log)
+	return log[:0]
 }

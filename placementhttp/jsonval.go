@@ -2,6 +2,7 @@ package placementhttp
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -420,7 +421,7 @@ func (v *jvalue) float() float64 { return v.f }
 // cmpNumber compares a number value with a schema bound.
 func (v *jvalue) cmpNumber(bound *jvalue) int {
 	if v.small && bound.small {
-		return cmpInt64(v.n, bound.n)
+		return cmp.Compare(v.n, bound.n)
 	}
 	if (v.small || !v.isInt) && (bound.small || !bound.isInt) && !math.IsNaN(v.f) && !math.IsNaN(bound.f) {
 		// both exact in a float64 (a small integer is)
@@ -440,16 +441,6 @@ func (v *jvalue) cmpNumber(bound *jvalue) int {
 		return 0
 	}
 	return a.Cmp(b)
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // bigInt returns an integer value as a big.Int.

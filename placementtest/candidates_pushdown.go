@@ -133,7 +133,7 @@ func checkPushdownContract(rt *rapid.T, store placement.Store, w *acWorld) {
 		for _, tp := range tps {
 			have = append(have, *tp)
 		}
-		if d := gocmp.Diff(want, have, equateEmptyAC); d != "" {
+		if d := gocmp.Diff(want, have, equateEmpty); d != "" {
 			rt.Fatalf("Trees(%v) (-want +got):\n%s", ask, d)
 		}
 
@@ -197,20 +197,4 @@ func (w *acWorld) rootPasses(r string, q placement.RootQuery) bool {
 		}
 	}
 	return true
-}
-
-var equateEmptyAC = gocmp.FilterValues(func(a, b any) bool {
-	return isEmptySlice(a) && isEmptySlice(b)
-}, gocmp.Comparer(func(a, b any) bool { return true }))
-
-func isEmptySlice(v any) bool {
-	switch s := v.(type) {
-	case []string:
-		return len(s) == 0
-	case []placement.ProviderResource:
-		return len(s) == 0
-	case []placement.TreeProvider:
-		return len(s) == 0
-	}
-	return false
 }

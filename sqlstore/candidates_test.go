@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/goplacement/placement"
 	"github.com/goplacement/placement/sqlstore"
@@ -162,21 +163,8 @@ func derefTrees(tps []*placement.TreeProvider) []placement.TreeProvider {
 	return out
 }
 
-var equateEmpty = cmp.FilterValues(func(a, b any) bool {
-	return emptySlice(a) && emptySlice(b)
-}, cmp.Comparer(func(a, b any) bool { return true }))
-
-func emptySlice(v any) bool {
-	switch s := v.(type) {
-	case []string:
-		return len(s) == 0
-	case []placement.ProviderResource:
-		return len(s) == 0
-	case []placement.TreeProvider:
-		return len(s) == 0
-	}
-	return false
-}
+// equateEmpty makes cmp treat nil and empty slices alike.
+var equateEmpty = cmpopts.EquateEmpty()
 
 func TestCandidateReaderLarge(t *testing.T) {
 	for name, open := range candidateStores(t) {
