@@ -17,14 +17,17 @@ import (
 //     at Limit), each filtered by its own traits and, per demand, by probes
 //     of its own inventory and usage rows (by key) and, only if those fail,
 //     of the rest of its tree (the root_uuid index).
-//   - Trees is four statements: the providers of the JSON list of roots
-//     (the root_uuid index), then, by a JSON list of their ids, their
-//     inventories with usage, their traits, their aggregates (by key). The
-//     rows of each come grouped by provider, in the providers' order (one
-//     pass puts them together; rows in another order are sorted first).
-//     Every column costs the driver a value per row, often an allocation:
-//     the rows carry no more than needed, and on SQLite classes come as
-//     ids, named from one small query.
+//   - Trees reads the providers of the JSON list of roots (the root_uuid
+//     index): on SQLite their row ids and versions, which the tree cache
+//     (treecache.go) checks, on PostgreSQL also their uuids and parents.
+//     Then, for the providers not cached, by a JSON list of their ids: (on
+//     SQLite) their uuids and parents, their inventories with usage, their
+//     traits, their aggregates (by key). The rows of each come grouped by
+//     provider, in the providers' order (one pass puts them together; rows
+//     in another order are sorted first). Every column costs the driver a
+//     value per row, often an allocation: the rows carry no more than
+//     needed, and on SQLite classes come as ids, named from one small
+//     query.
 //   - ProvidersWithCapacity is one statement per driving filter, as
 //     Providers (with the same filter texts, so the ProviderQuery is
 //     applied exactly as there), with a per-provider capacity filter and
@@ -87,8 +90,10 @@ AND NOT EXISTS (SELECT 1 FROM provider_traits t WHERE t.provider_id = p.id AND t
 	// of their root in the list), then by a JSON list of the providers' ids
 	// (an id finds its rows by key, without the root_uuid index again)
 	// their inventories with usage, traits and aggregates.
-	sqliteCandTrees = `SELECT p.id, p.uuid, p.parent_uuid, r.key FROM json_each(?) AS r CROSS JOIN resource_providers p
+	sqliteCandTrees = `SELECT p.id, p.version, r.key FROM json_each(?) AS r CROSS JOIN resource_providers p
 WHERE p.root_uuid = r.value`
+	sqliteCandTreeProviders = `SELECT p.id, p.uuid, p.parent_uuid FROM json_each(?) AS r CROSS JOIN resource_providers p
+WHERE p.id = r.value`
 	sqliteCandTreeResources = `SELECT i.provider_id, i.class_id, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
   i.created_at, i.updated_at, COALESCE(u.used, 0)
 FROM json_each(?) AS r CROSS JOIN inventories i
@@ -136,9 +141,11 @@ AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(CAST(? AS jsonb)) AS r(v
 AND NOT EXISTS (SELECT 1 FROM provider_traits t WHERE t.provider_id = p.id AND t.trait IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))` +
 		pgCandRootDemands + ` ORDER BY p.uuid LIMIT ?`
 	// The trees (as on SQLite; inventories come with the class name).
-	pgCandTrees = `SELECT p.id, p.uuid, p.parent_uuid, r.k - 1
+	pgCandTrees = `SELECT p.id, CAST(0 AS BIGINT), r.k - 1, p.uuid, p.parent_uuid
 FROM jsonb_array_elements_text(CAST(? AS jsonb)) WITH ORDINALITY AS r(v, k)
 JOIN resource_providers p ON p.root_uuid = r.v`
+	pgCandTreeProviders = `SELECT p.id, p.uuid, p.parent_uuid FROM resource_providers p
+WHERE p.id IN (SELECT CAST(jsonb_array_elements_text(CAST(? AS jsonb)) AS BIGINT))`
 	pgCandTreeResources = `SELECT i.provider_id, c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
   i.created_at, i.updated_at, COALESCE(u.used, 0)
 FROM inventories i
@@ -267,23 +274,40 @@ func (t *txn) Trees(roots []string) ([]*placement.TreeProvider, error) {
 			return nil, t.check()
 		}
 	}
-	arg := t.s.listArg(sorted)
-	var b treeBuilder
-	if err := t.treeProviders(&b, arg, sorted); err != nil || len(b.provs) == 0 {
+	var classes classNames // SQLite: inventories come with class ids
+	if t.s.dialect == SQLite {
+		var err error
+		if classes, err = t.classNames(); err != nil {
+			return nil, err
+		}
+	}
+	var l treeList
+	if err := t.treeList(&l, t.s.listArg(sorted), len(sorted)); err != nil || len(l.ids) == 0 {
 		return nil, err
 	}
-	ids := mustJSON(b.ids) // a JSON list of the providers' ids (see list.go)
-	if err := t.treeResources(&b, ids); err != nil {
-		return nil, err
+	cache := t.s.trees
+	if t.write {
+		cache = nil // (see treecache.go)
 	}
-	var err error
-	if b.traits, b.traitIDs, err = t.treeNames(qCandidateTreeTraits, ids, len(b.provs)); err != nil {
-		return nil, err
+	entries := make([]*treeEntry, len(l.ids))
+	misses := len(l.ids)
+	if cache != nil {
+		misses = cache.lookup(classes, l.ids, l.versions, entries)
 	}
-	if b.aggs, b.aggIDs, err = t.treeNames(qCandidateTreeAggregates, ids, len(b.provs)); err != nil {
-		return nil, err
+	if misses > 0 {
+		if err := t.readEntries(&l, classes, entries, misses, cache); err != nil {
+			return nil, err
+		}
 	}
-	return b.build(), nil
+	provs := make([]placement.TreeProvider, len(entries))
+	out := make([]*placement.TreeProvider, len(entries))
+	for i, e := range entries {
+		provs[i] = placement.TreeProvider{UUID: e.uuid, ParentUUID: e.parent, RootUUID: sorted[l.keys[i]],
+			Resources: e.resources, Traits: e.traits, Aggregates: e.aggs}
+		out[i] = &provs[i]
+	}
+	sortTrees(out)
+	return out, nil
 }
 
 // rowsDone ends a result set read by one of the methods below.
@@ -297,9 +321,17 @@ func (t *txn) rowsDone(rows *rawRows) error {
 	return t.fail("trees", rows.Close())
 }
 
-// treeProviders reads the providers of the trees (arg: the JSON list of
+// treeList is the providers of the trees: row id, version and root (its
+// index in the list of roots); on PostgreSQL also uuid and parent.
+type treeList struct {
+	ids, versions []int64
+	keys          []int
+	uuids, parent []string
+}
+
+// treeList reads the providers of the trees (arg: the JSON list of the n
 // roots).
-func (t *txn) treeProviders(b *treeBuilder, arg string, roots []string) error {
+func (t *txn) treeList(l *treeList, arg string, n int) error {
 	rows, err := t.query(qCandidateTrees, arg)
 	if err == errNoMatch {
 		return nil
@@ -308,30 +340,95 @@ func (t *txn) treeProviders(b *treeBuilder, arg string, roots []string) error {
 		return t.fail("trees", err)
 	}
 	defer rows.Close()
-	b.provs = make([]placement.TreeProvider, 0, len(roots))
-	b.ids = make([]int64, 0, len(roots))
 	for rows.Next() {
-		k := rows.int(3)
-		if k < 0 || k >= int64(len(roots)) {
+		k := rows.int(2)
+		if k < 0 || k >= int64(n) {
 			continue // (cannot happen: k indexes the list)
 		}
-		b.provs = append(b.provs, placement.TreeProvider{UUID: rows.text(1), ParentUUID: rows.text(2), RootUUID: roots[k]})
-		b.ids = append(b.ids, rows.int(0))
+		if l.ids == nil {
+			l.ids, l.versions, l.keys = make([]int64, 0, n), make([]int64, 0, n), make([]int, 0, n)
+		}
+		l.ids, l.versions, l.keys = append(l.ids, rows.int(0)), append(l.versions, rows.int(1)), append(l.keys, int(k))
+		if len(rows.vals) > 3 {
+			l.uuids, l.parent = append(l.uuids, rows.text(3)), append(l.parent, rows.text(4))
+		}
 	}
 	return t.rowsDone(rows)
 }
 
-// treeResources reads the inventories and usage of the trees' providers
-// (ids: the JSON list of their ids).
-func (t *txn) treeResources(b *treeBuilder, ids string) error {
-	var std []string // SQLite: class names by id (standard ids are small)
-	var custom map[int64]string
-	if t.s.dialect == SQLite {
-		var err error
-		if std, custom, err = t.classNames(); err != nil {
+// readEntries reads the providers of l that entries lacks (misses of them),
+// fills entries in and, given a cache, caches them.
+func (t *txn) readEntries(l *treeList, classes classNames, entries []*treeEntry, misses int, cache *treeCache) error {
+	b := treeBuilder{provs: make([]placement.TreeProvider, 0, misses), ids: make([]int64, 0, misses)}
+	at := make([]int, 0, misses) // b.ids[j] is l.ids[at[j]]
+	for i, e := range entries {
+		if e == nil {
+			var tp placement.TreeProvider
+			if l.uuids != nil {
+				tp.UUID, tp.ParentUUID = l.uuids[i], l.parent[i]
+			}
+			b.provs, b.ids, at = append(b.provs, tp), append(b.ids, l.ids[i]), append(at, i)
+		}
+	}
+	ids := mustJSON(b.ids) // a JSON list of the providers' ids (see list.go)
+	if l.uuids == nil {
+		if err := t.treeProviders(&b, ids); err != nil {
 			return err
 		}
 	}
+	if err := t.treeResources(&b, ids, classes); err != nil {
+		return err
+	}
+	var err error
+	if b.traits, b.traitIDs, err = t.treeNames(qCandidateTreeTraits, ids, len(b.provs)); err != nil {
+		return err
+	}
+	if b.aggs, b.aggIDs, err = t.treeNames(qCandidateTreeAggregates, ids, len(b.provs)); err != nil {
+		return err
+	}
+	b.group()
+	read := make([]treeEntry, len(b.provs))
+	ptrs := make([]*treeEntry, len(b.provs))
+	for j := range b.provs {
+		p := &b.provs[j]
+		read[j] = treeEntry{version: l.versions[at[j]], uuid: p.UUID, parent: p.ParentUUID,
+			resources: p.Resources, traits: p.Traits, aggs: p.Aggregates}
+		ptrs[j] = &read[j]
+		entries[at[j]] = ptrs[j]
+	}
+	if cache != nil {
+		cache.store(classes, b.ids, ptrs)
+	}
+	return nil
+}
+
+// treeProviders reads the uuid and parent of the providers of b (ids: the
+// JSON list of their ids).
+func (t *txn) treeProviders(b *treeBuilder, ids string) error {
+	rows, err := t.query(qCandidateTreeProviders, ids)
+	if err != nil {
+		return t.fail("trees", err)
+	}
+	defer rows.Close()
+	var rowIDs []int64
+	var uuids, parents []string
+	for rows.Next() {
+		rowIDs, uuids, parents = append(rowIDs, rows.int(0)), append(uuids, rows.text(1)), append(parents, rows.text(2))
+	}
+	if err := t.rowsDone(rows); err != nil {
+		return err
+	}
+	for k, i := range b.positions(rowIDs) {
+		if i >= 0 {
+			b.provs[i].UUID, b.provs[i].ParentUUID = uuids[k], parents[k]
+		}
+	}
+	return nil
+}
+
+// treeResources reads the inventories and usage of the trees' providers
+// (ids: the JSON list of their ids).
+func (t *txn) treeResources(b *treeBuilder, ids string, classes classNames) error {
 	rows, err := t.query(qCandidateTreeResources, ids)
 	if err == errNoMatch {
 		return nil
@@ -345,11 +442,7 @@ func (t *txn) treeResources(b *treeBuilder, ids string) error {
 	for rows.Next() {
 		var x placement.ProviderResource
 		if c, ok := rows.vals[1].(int64); ok {
-			if c >= 0 && c < int64(len(std)) {
-				x.ResourceClass = std[c]
-			} else {
-				x.ResourceClass = custom[c]
-			}
+			x.ResourceClass = classes.name(c)
 		} else {
 			x.ResourceClass = rows.text(1)
 		}
@@ -386,10 +479,10 @@ func (t *txn) treeNames(id stmtID, ids string, n int) ([]string, []int64, error)
 
 // classNames reads the names of the resource classes: by id for the
 // standard ones (ids below 10000), in a map for custom ones.
-func (t *txn) classNames() ([]string, map[int64]string, error) {
+func (t *txn) classNames() (classNames, error) {
 	rows, err := t.query(qCandidateClasses)
 	if err != nil {
-		return nil, nil, t.fail("trees", err)
+		return classNames{}, t.fail("trees", err)
 	}
 	defer rows.Close()
 	var std []string
@@ -409,16 +502,10 @@ func (t *txn) classNames() ([]string, map[int64]string, error) {
 			custom[id] = name
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return nil, nil, t.fail("trees", err)
-	}
-	if err := rows.scanErr(); err != nil {
-		return nil, nil, t.fail("trees", err)
-	}
-	return std, custom, t.fail("trees", rows.Close())
+	return classNames{std, custom}, t.rowsDone(rows)
 }
 
-// treeBuilder gathers the rows of qCandidateTrees and puts them together.
+// treeBuilder gathers the rows read of providers and puts them together.
 type treeBuilder struct {
 	provs    []placement.TreeProvider
 	ids      []int64 // provs[i]'s id
@@ -499,10 +586,8 @@ func groupRuns[T any](rows []T, pos []int32, set func(i int32, run []T)) {
 	}
 }
 
-func (b *treeBuilder) build() []*placement.TreeProvider {
-	if len(b.provs) == 0 {
-		return nil
-	}
+// group gives each provider of b its rows.
+func (b *treeBuilder) group() {
 	provs := b.provs
 	if len(b.res) > 0 {
 		groupRuns(b.res, b.positions(b.resIDs), func(i int32, r []placement.ProviderResource) {
@@ -522,12 +607,6 @@ func (b *treeBuilder) build() []*placement.TreeProvider {
 	if len(b.aggs) > 0 {
 		groupRuns(b.aggs, b.positions(b.aggIDs), func(i int32, s []string) { provs[i].Aggregates = names(s) })
 	}
-	out := make([]*placement.TreeProvider, len(provs))
-	for i := range provs {
-		out[i] = &provs[i]
-	}
-	sortTrees(out)
-	return out
 }
 
 // sortTrees sorts providers by root then uuid. They normally come grouped

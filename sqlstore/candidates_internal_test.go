@@ -75,7 +75,12 @@ func TestTreeBuilderAnyOrder(t *testing.T) {
 				b.traitIDs[i], b.traitIDs[j] = b.traitIDs[j], b.traitIDs[i]
 			})
 		}
-		out := b.build()
+		b.group()
+		out := make([]*placement.TreeProvider, len(b.provs))
+		for i := range b.provs {
+			out[i] = &b.provs[i]
+		}
+		sortTrees(out)
 		if len(out) != len(wants) {
 			t.Fatalf("round %d: %d providers, want %d", round, len(out), len(wants))
 		}

@@ -68,6 +68,8 @@ const (
 	qDeleteProvider
 	qBumpGeneration
 	qBumpGenerationByID
+	qBumpVersions
+	qAllocationProviders
 	qPutInventory
 	qDeleteInventory
 	qCreateClass
@@ -100,6 +102,7 @@ const (
 	qCandidateRoots
 	qCandidateRootsTraits
 	qCandidateTrees
+	qCandidateTreeProviders
 	qCandidateTreeResources
 	qCandidateTreeTraits
 	qCandidateTreeAggregates
@@ -175,6 +178,9 @@ ORDER BY p.uuid, c.name`
 
 	sqlCreateProvider = `INSERT INTO resource_providers (uuid, name, generation, parent_uuid, root_uuid, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+	// SQLite: a new provider's version is random (see treecache.go).
+	sqliteCreateProvider = `INSERT INTO resource_providers (uuid, name, generation, parent_uuid, root_uuid, created_at, updated_at, version)
+VALUES (?, ?, ?, ?, ?, ?, ?, random() / 2) ON CONFLICT DO NOTHING`
 	sqliteCreateClass = `INSERT INTO resource_classes (id, name, created_at, updated_at)
 SELECT MAX(COALESCE(MAX(id) + 1, 10000), 10000), ?, ?, ? FROM resource_classes WHERE true ON CONFLICT DO NOTHING`
 	postgresCreateClass     = `INSERT INTO resource_classes (name, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`
@@ -414,9 +420,13 @@ AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.consumer_id = consumers.id)`
 	sqliteDeleteProviderTraits      = `DELETE FROM provider_traits WHERE provider_id = +?`
 	sqliteDeleteProviderAggregates  = `DELETE FROM provider_aggregates WHERE provider_id = +?`
 	sqliteDeleteProvider            = `DELETE FROM resource_providers WHERE id = +?`
-	sqliteBumpGeneration            = `UPDATE resource_providers SET generation = generation + 1 WHERE uuid = +? AND generation = +?`
-	sqliteBumpGenerationByID        = `UPDATE resource_providers SET generation = generation + 1 WHERE id = ? AND generation = +?`
-	sqlitePutInventory              = `INSERT INTO inventories (provider_id, class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, created_at, updated_at)
+	sqliteBumpGeneration            = `UPDATE resource_providers SET generation = generation + 1, version = version + 1 WHERE uuid = +? AND generation = +?`
+	sqliteBumpGenerationByID        = `UPDATE resource_providers SET generation = generation + 1, version = version + 1 WHERE id = ? AND generation = +?`
+	sqliteBumpVersions              = `UPDATE resource_providers SET version = version + 1 WHERE uuid IN (SELECT value FROM json_each(?))`
+	// The providers of a consumer's allocation rows (by its row id).
+	sqliteAllocationProviders = `SELECT DISTINCT p.uuid FROM allocations a CROSS JOIN resource_providers p ON p.id = a.provider_id
+WHERE a.consumer_id = +?`
+	sqlitePutInventory = `INSERT INTO inventories (provider_id, class_id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, created_at, updated_at)
 SELECT p.id, c.id, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS DOUBLE PRECISION), CAST(? AS BIGINT), CAST(? AS BIGINT)
 FROM resource_providers p, resource_classes c WHERE p.uuid = +? AND c.name = +?
 ON CONFLICT (provider_id, class_id) DO UPDATE SET total = excluded.total, reserved = excluded.reserved,
@@ -479,7 +489,7 @@ var sqliteText = [numStmts]string{
 	qMaintainedUsages:        sqlMaintainedUsages,
 	qRecountedUsages:         sqlRecountedUsages,
 
-	qCreateProvider:            sqlCreateProvider,
+	qCreateProvider:            sqliteCreateProvider,
 	qUpdateProvider:            sqliteUpdateProvider,
 	qDeleteProviderInventories: sqliteDeleteProviderInventories,
 	qDeleteProviderUsages:      sqliteDeleteProviderUsages,
@@ -488,6 +498,8 @@ var sqliteText = [numStmts]string{
 	qDeleteProvider:            sqliteDeleteProvider,
 	qBumpGeneration:            sqliteBumpGeneration,
 	qBumpGenerationByID:        sqliteBumpGenerationByID,
+	qBumpVersions:              sqliteBumpVersions,
+	qAllocationProviders:       sqliteAllocationProviders,
 	qPutInventory:              sqlitePutInventory,
 	qDeleteInventory:           sqliteDeleteInventory,
 	qCreateClass:               sqliteCreateClass,
@@ -524,6 +536,7 @@ var sqliteText = [numStmts]string{
 	qCandidateRoots:          sqliteCandRoots,
 	qCandidateRootsTraits:    sqliteCandRootsTraits,
 	qCandidateTrees:          sqliteCandTrees,
+	qCandidateTreeProviders:  sqliteCandTreeProviders,
 	qCandidateTreeResources:  sqliteCandTreeResources,
 	qCandidateTreeTraits:     sqliteCandTreeTraits,
 	qCandidateTreeAggregates: sqliteCandTreeAggregates,
@@ -578,7 +591,9 @@ var postgresText = [numStmts]string{
 	qDeleteProviderAggregates:  pgDeleteProviderAggregates,
 	qDeleteProvider:            pgDeleteProvider,
 	qBumpGeneration:            pgBumpGeneration,
-	qBumpGenerationByID:        pgBumpGeneration, // unused on PostgreSQL
+	qBumpGenerationByID:        pgBumpGeneration,    // unused on PostgreSQL
+	qBumpVersions:              pgDeleteAllocations, // unused on PostgreSQL
+	qAllocationProviders:       pgDeleteAllocations, // unused on PostgreSQL
 	qPutInventory:              pgPutInventory,
 	qDeleteInventory:           pgDeleteInventory,
 	qCreateClass:               postgresCreateClass,
@@ -615,6 +630,7 @@ var postgresText = [numStmts]string{
 	qCandidateRoots:          pgCandRoots,
 	qCandidateRootsTraits:    pgCandRootsTraits,
 	qCandidateTrees:          pgCandTrees,
+	qCandidateTreeProviders:  pgCandTreeProviders,
 	qCandidateTreeResources:  pgCandTreeResources,
 	qCandidateTreeTraits:     pgCandTreeTraits,
 	qCandidateTreeAggregates: pgCandTreeAggregates,

@@ -72,10 +72,11 @@ type config struct {
 	maxConns        int
 	retries         int
 	migrate         bool
+	treeCache       int
 }
 
 func defaultConfig() config {
-	return config{busyTimeout: 10 * time.Second, readers: 4, maxConns: 16, retries: 10, migrate: true}
+	return config{busyTimeout: 10 * time.Second, readers: 4, maxConns: 16, retries: 10, migrate: true, treeCache: defaultTreeCacheSize}
 }
 
 // WithSynchronousFull makes OpenSQLite use synchronous=FULL: every commit
@@ -142,6 +143,23 @@ func WithImmediateTransactions() Option {
 	return func(*config) error { return nil }
 }
 
+// WithTreeCache sets how many providers an SQLite Store keeps in memory
+// for the allocation candidates' reads (default 200,000; 0 turns the cache
+// off). Entries are checked against the database at every read, so the
+// cache never changes an answer, only its cost: a query reads one row per
+// provider plus the details of the providers changed since they were
+// cached. Each entry costs roughly 100 bytes plus its inventories, traits
+// and aggregates. PostgreSQL Stores have no such cache.
+func WithTreeCache(providers int) Option {
+	return func(c *config) error {
+		if providers < 0 {
+			return fmt.Errorf("sqlstore: tree cache size %d must not be negative", providers)
+		}
+		c.treeCache = providers
+		return nil
+	}
+}
+
 // WithoutMigrations makes the constructors check the schema version instead
 // of migrating: a database that is not exactly at this program's version is
 // refused. Use it when migrations are run by a separate deployment step.
@@ -166,6 +184,9 @@ type Store struct {
 	ckpt *checkpointer
 	// classIDs maps the standard resource classes to their ids (immutable).
 	classIDs map[string]int64
+	// trees caches the allocation candidates' tree reads (SQLite; nil when
+	// off), see treecache.go.
+	trees *treeCache
 
 	closeOnce sync.Once
 }
@@ -208,6 +229,9 @@ func New(ctx context.Context, db *sqlx.DB, opts ...Option) (*Store, error) {
 // newStore finishes opening: migrate, seed.
 func newStore(ctx context.Context, d Dialect, cfg config, wdb, rdb *sqlx.DB, owned []*sqlx.DB) (*Store, error) {
 	s := &Store{dialect: d, cfg: cfg, wdb: wdb, rdb: rdb, owned: owned}
+	if d == SQLite {
+		s.trees = newTreeCache(cfg.treeCache)
+	}
 	fail := func(err error) (*Store, error) {
 		s.Close()
 		return nil, err
@@ -405,6 +429,9 @@ func (s *Store) update(ctx context.Context, fn func(placement.Tx) error, prelock
 		}
 		if err == nil {
 			err = fn(t)
+		}
+		if err == nil {
+			err = t.bumpVersions()
 		}
 		t.close()
 		if err == nil {

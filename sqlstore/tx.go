@@ -49,6 +49,18 @@ type txn struct {
 	// deleting a class) forgets them all.
 	ids    []rowIDs
 	idsBuf [4]rowIDs
+	// SQLite (with a tree cache, see treecache.go): the providers whose
+	// version the transaction must change (dirty, by changed) unless it
+	// bumped their generation (bumped), and the providers of consumers'
+	// allocation rows as last read or written (held).
+	dirty, bumped []string
+	held          []heldBy
+}
+
+// heldBy names the providers of a consumer's allocation rows.
+type heldBy struct {
+	consumer  string
+	providers []string
 }
 
 // rowIDs pairs a provider's uuid and one of its classes with their row ids
@@ -594,7 +606,56 @@ func (t *txn) ConsumerAllocations(consumer string) ([]placement.AllocationRecord
 		return a, err
 	})
 	sortAllocations(out)
+	if err == nil && t.write && t.s.trees != nil {
+		t.hold(consumer, out)
+	}
 	return out, err
+}
+
+// hold records the providers of a consumer's allocation rows (see held).
+func (t *txn) hold(consumer string, allocs []placement.AllocationRecord) {
+	provs := make([]string, 0, len(allocs))
+	for _, a := range allocs {
+		provs = append(provs, a.ProviderUUID)
+	}
+	slices.Sort(provs)
+	h := heldBy{consumer: consumer, providers: slices.Compact(provs)}
+	for i := range t.held {
+		if t.held[i].consumer == consumer {
+			t.held[i] = h
+			return
+		}
+	}
+	t.held = append(t.held, h)
+}
+
+// holding returns the providers of a consumer's allocation rows (k is its
+// row), as recorded by hold, or else read.
+func (t *txn) holding(consumer string, k *consumerKey) ([]string, error) {
+	if k.empty {
+		return nil, nil
+	}
+	for _, h := range t.held {
+		if h.consumer == consumer {
+			return h.providers, nil
+		}
+	}
+	rows, err := t.query(qAllocationProviders, k.id)
+	if err != nil {
+		return nil, t.fail("replace allocations", err)
+	}
+	defer rows.Close()
+	var provs []string
+	for rows.Next() {
+		provs = append(provs, rows.text(0))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, t.fail("replace allocations", err)
+	}
+	if err := rows.scanErr(); err != nil {
+		return nil, t.fail("replace allocations", err)
+	}
+	return provs, t.fail("replace allocations", rows.Close())
 }
 
 // ConsumerUsages sums allocations per consumer and class over the consumers
@@ -685,6 +746,7 @@ func (t *txn) UpdateProvider(p placement.ResourceProvider) error {
 	if err == errNoMatch || (err == nil && n == 0) {
 		return notFound("resource provider", p.UUID)
 	}
+	t.changed(p.UUID)
 	if err != nil {
 		if t.s.uniqueViolation(err) {
 			return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: p.Name}
@@ -740,6 +802,9 @@ func (t *txn) BumpProviderGeneration(uuid string, expected int64) error {
 		return t.fail("bump provider generation", err)
 	}
 	if n == 1 {
+		if t.s.trees != nil {
+			t.bumped = append(t.bumped, uuid)
+		}
 		return nil
 	}
 	var actual int64
@@ -765,6 +830,7 @@ func (t *txn) PutInventory(provider string, inv placement.Inventory) error {
 		if _, err := t.exec(qEnsureUsage, provider, inv.ResourceClass); err != nil {
 			return t.fail("put inventory", err)
 		}
+		t.changed(provider)
 		return nil
 	}
 	if _, err := t.providerID(provider); err != nil {
@@ -781,6 +847,7 @@ func (t *txn) DeleteInventory(provider, class string) error {
 		return t.fail("delete inventory", err)
 	}
 	if n == 1 {
+		t.changed(provider)
 		return nil
 	}
 	if _, err := t.providerID(provider); err != nil {
@@ -877,6 +944,7 @@ func (t *txn) setLinks(op, field string, provider string, del, ins stmtID, names
 	if err != nil {
 		return err
 	}
+	t.changed(provider)
 	if _, err := t.exec(del, id); err != nil {
 		return t.fail(op, err)
 	}
@@ -1077,6 +1145,17 @@ func (t *txn) liteReplaceAllocations(consumer string, allocs []placement.Allocat
 		}
 	}
 	id := k.id
+	if t.s.trees != nil {
+		old, err := t.holding(consumer, k)
+		if err != nil {
+			return err
+		}
+		t.changed(old...)
+		for _, a := range allocs {
+			t.changed(a.ProviderUUID)
+		}
+		t.hold(consumer, allocs)
+	}
 	if !k.empty {
 		if _, err := t.exec(qDeleteAllocations, id); err != nil {
 			return t.fail("replace allocations", err)
