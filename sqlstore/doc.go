@@ -89,6 +89,13 @@
 // (sqlite_vfs.go), and its checkpoints run in the background
 // (checkpoint.go).
 //
+// An SQLite Store keeps in memory what the allocation candidates read of
+// each provider (inventories with usage, traits, aggregates, parent),
+// checked at every query against a version per provider that every
+// process's writes change (schema version 3; treecache.go): a query over
+// many providers reads one row of integers per provider and the details of
+// only those changed since. WithTreeCache sizes it or turns it off.
+//
 // SQL is static text with bound parameters only; lists are bound as one
 // JSON parameter (json_each on SQLite, jsonb_array_elements on
 // PostgreSQL). Strings round-trip exactly, including quotes, backslashes,
