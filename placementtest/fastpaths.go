@@ -73,6 +73,21 @@ func ownOptional(store placement.Store, o interface{ Self() placement.Store }) b
 	return t == reflect.TypeOf(self) && t.Comparable() && self == store
 }
 
+// ownedOptional returns the store's optional interface T (named name), or
+// skips t when the store lacks it or its Self is not the store (the Engine
+// then does not use it).
+func ownedOptional[T interface{ Self() placement.Store }](t *testing.T, store placement.Store, name string) T {
+	t.Helper()
+	o, ok := store.(T)
+	if !ok {
+		t.Skip("the store does not implement placement." + name)
+	}
+	if !ownOptional(store, o) {
+		t.Skipf("the store's %s.Self is not the store: the Engine does not use it", name)
+	}
+	return o
+}
+
 // sortAllocationRecords compares allocation lists as multisets:
 // AppendConsumerAllocations promises ConsumerAllocations' records, and the
 // Engine does not depend on their order.
@@ -500,13 +515,7 @@ func sameErrorKind(t *testing.T, what string, want, got error) {
 // providers, after writes, as a copy, and on a done context.
 func testProviderResourcesReader(t *testing.T, newStore NewStore) {
 	v := newTEnv(t, newStore)
-	r, ok := v.store.(placement.ProviderResourcesReader)
-	if !ok {
-		t.Skip("the store does not implement placement.ProviderResourcesReader")
-	}
-	if !ownOptional(v.store, r) {
-		t.Skip("the store's ProviderResourcesReader.Self is not the store: the Engine does not use it")
-	}
+	r := ownedOptional[placement.ProviderResourcesReader](t, v.store, "ProviderResourcesReader")
 	s := seedFast(t, v)
 
 	// compare checks one provider both ways on ctx.
@@ -609,13 +618,7 @@ func testTransientTxUpdater(t *testing.T, newStore NewStore) {
 	// A fixed clock makes the two stores' timestamps equal.
 	clock := placement.WithClock(func() time.Time { return spiTime })
 	v := newTEnv(t, newStore, clock)
-	u, ok := v.store.(placement.TransientTxUpdater)
-	if !ok {
-		t.Skip("the store does not implement placement.TransientTxUpdater")
-	}
-	if !ownOptional(v.store, u) {
-		t.Skip("the store's TransientTxUpdater.Self is not the store: the Engine does not use it")
-	}
+	u := ownedOptional[placement.TransientTxUpdater](t, v.store, "TransientTxUpdater")
 	s := seedFast(t, v)
 	ref := newTEnv(t, newStore, clock) // the same writes, with the plain Update
 	seedFast(t, ref)
