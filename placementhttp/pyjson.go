@@ -127,9 +127,24 @@ func appendPyFloat(b []byte, f float64) []byte {
 	return append(b, pyFloat(f)...)
 }
 
+// plainWord reports whether the 8 bytes of w are all printable ASCII
+// (0x20 to 0x7e) other than '"' and '\\': bytes that appendEscaped copies
+// as they are. (The tests for a byte below n or equal to c are exact for
+// words without bytes of 0x80 and above, which the first test rules out.)
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := func(x uint64, n uint64) uint64 { return (x - ones*n) & ^x & highs }
+	equal := func(x uint64, c uint64) uint64 { return below(x^(ones*c), 1) }
+	return w&highs == 0 && below(w, 0x20)|equal(w, 0x7f)|equal(w, '"')|equal(w, '\\') == 0
+}
+
 // appendEscaped appends s escaped as appendString does, without quotes.
 func appendEscaped(b []byte, s string) []byte {
 	i := 0
+	for i+8 <= len(s) && plainWord(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+		uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+		i += 8 // (uuids and names: most strings are plain, 8 bytes at a time)
+	}
 	for i < len(s) {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
 			break

@@ -370,7 +370,7 @@ func (t *txn) readEntries(l *treeList, classes classNames, entries []*treeEntry,
 			b.provs, b.ids, at = append(b.provs, tp), append(b.ids, l.ids[i]), append(at, i)
 		}
 	}
-	ids := mustJSON(b.ids) // a JSON list of the providers' ids (see list.go)
+	ids := idsArg(b.ids)
 	if l.uuids == nil {
 		if err := t.treeProviders(&b, ids); err != nil {
 			return err

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -22,13 +23,46 @@ import (
 
 // listArg encodes a list of names as a JSON array parameter.
 func (s *Store) listArg(vals []string) string {
-	out := make([]string, 0, len(vals))
+	b := make([]byte, 0, 2+len(vals)*40)
+	b = append(b, '[')
+	n := 0
 	for _, v := range vals {
 		if e, ok := s.element(v); ok {
-			out = append(out, e)
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, e)
+			n++
 		}
 	}
-	return mustJSON(out)
+	return string(append(b, ']'))
+}
+
+// idsArg encodes row ids as a JSON array parameter.
+func idsArg(ids []int64) string {
+	b := make([]byte, 0, 2+len(ids)*8)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+// appendJSONString appends s (valid UTF-8) as a JSON string: as it is
+// between quotes when it holds only printable ASCII other than quote and
+// backslash (uuids, names), else as encoding/json writes it.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return append(b, mustJSON(s)...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // setsArg encodes an AND of any-of sets as a JSON array of arrays.
