@@ -44,7 +44,8 @@ func init() {
 // (WithBusyTimeout) and synchronous=NORMAL (or FULL with
 // WithSynchronousFull). Several processes may open the same file; their
 // writes are serialised by SQLite's lock. Use a file on a local disk (WAL
-// needs shared memory: not a network file system).
+// needs shared memory: not a network file system). SQLite's page caches
+// take up to 32 MiB for the writer and 8 MiB per reader.
 func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -63,8 +64,14 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if cfg.synchronousFull {
 		sync = "FULL"
 	}
-	dsn := func(txlock string, readonly bool) string {
+	dsn := func(txlock string, readonly bool, cacheKiB int) string {
 		q := url.Values{}
+		// SQLite's page cache per connection (default 2 MiB): a writer whose
+		// cache is smaller than the b-tree pages its claims touch (random
+		// consumer uuids reach every page of their index) reads pages back
+		// from the operating system, a system call each (about one per
+		// claim at 2 MiB once the database has grown).
+		q.Set("_cache_size", strconv.Itoa(-cacheKiB))
 		q.Set("_busy_timeout", strconv.FormatInt(cfg.busyTimeout.Milliseconds(), 10))
 		q.Set("_foreign_keys", "on")
 		// Each connection is used by one goroutine at a time (database/sql
@@ -83,7 +90,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		}
 		return "file:" + url.PathEscape(path) + "?" + q.Encode()
 	}
-	w, err := sqlx.Open(sqliteDriver, dsn("immediate", false))
+	w, err := sqlx.Open(sqliteDriver, dsn("immediate", false, 32<<10))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
 	}
@@ -95,7 +102,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
 	}
-	r, err := sqlx.Open(sqliteDriver, dsn("deferred", true))
+	r, err := sqlx.Open(sqliteDriver, dsn("deferred", true, 8<<10))
 	if err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
@@ -105,7 +112,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	r.SetConnMaxLifetime(0)
 	r.SetConnMaxIdleTime(0)
 	// The background checkpointer's connection (see checkpoint.go).
-	c, err := sqlx.Open(sqliteDriver, dsn("deferred", false))
+	c, err := sqlx.Open(sqliteDriver, dsn("deferred", false, 2<<10))
 	if err != nil {
 		_ = w.Close()
 		_ = r.Close()
