@@ -11,7 +11,8 @@ import (
 // The allocation candidates pushdown (placement.CandidateReader), answered
 // from the live indexes under the transaction's lock: the sorted root list
 // (state.roots), the per-root sets (byRoot), the trait and class indexes,
-// and each provider's own TreeProvider (provider.tp), which Trees and
+// each provider's own TreeProvider (provider.tp) and each root's cached
+// copies of its tree's (provider.members), which Trees and
 // ProvidersWithCapacity hand out without copying in a View (the read lock
 // keeps them unchanged until the View returns). An Update's transaction
 // answers with copies instead, since its later writes would change them.
@@ -297,7 +298,8 @@ func (t *readTx) Trees(roots []string) ([]*placement.TreeProvider, error) {
 	return t.st.trees(roots), nil
 }
 
-// trees lists the trees of roots, pointing at the providers' tp.
+// trees lists the trees of roots, pointing at a provider's tp for a tree of
+// one provider, at the copies in its root's members for a larger one.
 func (st *state) trees(roots []string) []*placement.TreeProvider {
 	if len(roots) == 0 || st.roots.n == 0 {
 		return nil
@@ -310,13 +312,15 @@ func (st *state) trees(roots []string) []*placement.TreeProvider {
 	ci, i := 0, 0
 	chunk := chunks[0]
 	sorted, prevCi, prevI := true, 0, -1
-	for _, r := range roots {
+	for k, r := range roots {
 		if i == len(chunk) || chunk[i].uuid != r {
-			var ok bool
-			if ci, i, ok = st.roots.seek(r); !ok {
+			// (The position of a uuid not found is not kept: it may be
+			// past the end of the chunk walked.)
+			sci, si, ok := st.roots.seek(r)
+			if !ok {
 				continue
 			}
-			chunk = chunks[ci]
+			ci, i, chunk = sci, si, chunks[sci]
 			if ci < prevCi || (ci == prevCi && i < prevI) {
 				sorted = false
 			}
@@ -328,11 +332,15 @@ func (st *state) trees(roots []string) []*placement.TreeProvider {
 		if p.treeSize == 1 && p.tp.RootUUID == p.tp.UUID {
 			out = append(out, &p.tp) // a tree of one provider
 		} else {
-			start := len(out)
-			for _, m := range st.byRoot[p.rec.UUID] {
-				out = append(out, &m.tp)
+			m := st.members(p)
+			if len(out)+len(m) > cap(out) {
+				// Grow out once for the roots left, at the mean size of
+				// the trees so far (appends would grow it in steps,
+				// copying it at each), within the number of providers.
+				mean := (len(out) + len(m)) / (k + 1)
+				out = slices.Grow(out, min(len(m)+mean*(len(roots)-k-1), len(st.providers)-len(out)))
 			}
-			slices.SortFunc(out[start:], func(a, b *placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) })
+			out = append(out, m...)
 		}
 		if i++; i == len(chunk) && ci+1 < len(chunks) {
 			ci, i = ci+1, 0
@@ -346,6 +354,27 @@ func (st *state) trees(roots []string) []*placement.TreeProvider {
 		return nil
 	}
 	return out
+}
+
+// members returns copies of the tps of the tree rooted at root, sorted by
+// uuid, from root.members (built if need be; the caller must not modify
+// it).
+func (st *state) members(root *provider) []*placement.TreeProvider {
+	if m := root.members.Load(); m != nil {
+		return *m
+	}
+	set := st.byRoot[root.rec.UUID]
+	tps := make([]placement.TreeProvider, 0, len(set))
+	for _, p := range set {
+		tps = append(tps, p.tp)
+	}
+	slices.SortFunc(tps, func(a, b placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) })
+	m := make([]*placement.TreeProvider, len(tps))
+	for i := range tps {
+		m[i] = &tps[i]
+	}
+	root.members.CompareAndSwap(nil, &m)
+	return m
 }
 
 // ProvidersWithCapacity answers exactly: the ProviderQuery as Providers

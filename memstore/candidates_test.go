@@ -196,3 +196,221 @@ func TestCandidateReaderInUpdate(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCandidateTrees adds, deletes, moves and changes tree members,
+// committed and rolled back, reading Trees before and after the writes (so that the
+// sorted member lists kept for it are built, then must be dropped), and
+// checks every answer against the plain listing. The roots span chunks of
+// the root list of unequal sizes and are asked for shuffled or not, with
+// unknown uuids among them.
+func TestCandidateTrees(t *testing.T) {
+	s := memstore.New()
+	rng := rand.New(rand.NewPCG(3, 4))
+	id := func(i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", uint32(i)*2654435761, i) }
+	const nroots = 1500
+	// Roots 0..nroots-1; children from nroots on, each under a root or
+	// under another child (parent[c] is its parent).
+	parent := map[int]int{}
+	rootOf := func(c int) int {
+		for c >= nroots {
+			c = parent[c]
+		}
+		return c
+	}
+	next := nroots
+	// Roots sorting first, deleted once the others are in: the chunks of
+	// the root list end up of unequal sizes.
+	gone := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012x", i) }
+	mustUpdate(t, s, func(tx placement.Tx) error {
+		for i := range nroots + 400 {
+			u := id(i)
+			if i >= nroots {
+				u = gone(i)
+			}
+			if err := tx.CreateProvider(rp(u, u, "", u)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	mustUpdate(t, s, func(tx placement.Tx) error {
+		for i := nroots; i < nroots+400; i++ {
+			if err := tx.DeleteProvider(gone(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	abort := errors.New("abort")
+	for round := 0; round < 24; round++ {
+		doAbort := round%4 == 3
+		err := s.Update(bg, func(tx placement.Tx) error {
+			checkTrees(t, tx, rng, nroots, id)
+			for k := 0; k < 30; k++ {
+				switch op := rng.IntN(5); {
+				case op == 3 && len(parent) > 0:
+					// New traits, an inventory, or usage of it (held by a
+					// consumer of the provider's uuid), on a child.
+					for c := range parent {
+						res, err := tx.Resources(id(c))
+						switch {
+						case err != nil:
+						case rng.IntN(2) == 0:
+							err = tx.SetProviderTraits(id(c), []string{fmt.Sprintf("CUSTOM_T%d", rng.IntN(3))})
+						case len(res) == 0:
+							err = tx.PutInventory(id(c), inv(placement.ClassVCPU, 8))
+						default:
+							err = tx.ReplaceAllocations(id(c), []placement.AllocationRecord{alloc(id(c), id(c), placement.ClassVCPU, int64(1+rng.IntN(8)))})
+						}
+						if err != nil {
+							return err
+						}
+						break
+					}
+				case op == 0 || len(parent) == 0:
+					// A child under a root or under a child.
+					p := rng.IntN(nroots)
+					if len(parent) > 0 && rng.IntN(2) == 0 {
+						for c := range parent {
+							p = c
+							break
+						}
+					}
+					c := next
+					next++
+					if err := tx.CreateProvider(rp(id(c), id(c), id(p), id(rootOf(p)))); err != nil {
+						return err
+					}
+					parent[c] = p
+				default:
+					// A leaf: deleted, or moved under another root.
+					inner := map[int]bool{}
+					for _, p := range parent {
+						inner[p] = true
+					}
+					leaf := -1
+					for c := range parent {
+						if !inner[c] {
+							leaf = c
+							break
+						}
+					}
+					if leaf < 0 {
+						continue
+					}
+					if op == 1 {
+						// (Its usage first: see above.)
+						if err := tx.ReplaceAllocations(id(leaf), nil); err != nil {
+							return err
+						}
+						if err := tx.DeleteProvider(id(leaf)); err != nil {
+							return err
+						}
+						delete(parent, leaf)
+						continue
+					}
+					p := rng.IntN(nroots)
+					if err := tx.UpdateProvider(rp(id(leaf), id(leaf), id(p), id(p))); err != nil {
+						return err
+					}
+					parent[leaf] = p
+				}
+				if k%10 == 9 {
+					checkTrees(t, tx, rng, nroots, id)
+				}
+			}
+			if doAbort {
+				return abort
+			}
+			return nil
+		})
+		if doAbort {
+			if err != abort {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			// Recompute the test's tree from the store.
+			clear(parent)
+			mustView(t, s, func(tx placement.ReadTx) error {
+				ps, err := tx.Providers(placement.ProviderQuery{})
+				byUUID := map[string]int{}
+				for i := range next {
+					byUUID[id(i)] = i
+				}
+				for _, p := range ps {
+					if p.ParentUUID != "" {
+						parent[byUUID[p.UUID]] = byUUID[p.ParentUUID]
+					}
+				}
+				return err
+			})
+		} else if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		checkInternal(t, s)
+		mustView(t, s, func(tx placement.ReadTx) error {
+			checkTrees(t, tx, rng, nroots, id)
+			return nil
+		})
+	}
+}
+
+// checkTrees compares Trees, asked for a random half of the roots in random
+// order with unknown uuids among them, with the plain listing.
+func checkTrees(t *testing.T, tx placement.ReadTx, rng *rand.Rand, nroots int, id func(int) string) {
+	t.Helper()
+	var ask []string
+	asked := map[string]bool{}
+	for i := range nroots {
+		if rng.IntN(2) == 0 {
+			ask = append(ask, id(i))
+			asked[id(i)] = true
+		}
+		if rng.IntN(50) == 0 {
+			ask = append(ask, id(nroots*100+i)) // unknown
+		}
+	}
+	if rng.IntN(2) == 0 {
+		rng.Shuffle(len(ask), func(i, j int) { ask[i], ask[j] = ask[j], ask[i] })
+	}
+	all, err := tx.Providers(placement.ProviderQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each provider as its uuids, and a child's traits and inventories.
+	var want []string
+	for _, p := range all {
+		if asked[p.RootUUID] {
+			k := p.RootUUID + " " + p.UUID + " " + p.ParentUUID
+			if p.ParentUUID != "" {
+				traits, err := tx.ProviderTraits(p.UUID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := tx.Resources(p.UUID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k += fmt.Sprint(traits, res)
+			}
+			want = append(want, k)
+		}
+	}
+	slices.Sort(want)
+	tps, err := tx.(placement.CandidateReader).Trees(ask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tp := range tps {
+		k := tp.RootUUID + " " + tp.UUID + " " + tp.ParentUUID
+		if tp.ParentUUID != "" {
+			k += fmt.Sprint(tp.Traits, tp.Resources)
+		}
+		got = append(got, k)
+	}
+	for i := range max(len(got), len(want)) {
+		if i == len(got) || i == len(want) || got[i] != want[i] {
+			t.Fatalf("Trees: %d providers, want %d, differing at %d:\n%v\nwant\n%v", len(got), len(want), i, got[i:min(i+3, len(got))], want[i:min(i+3, len(want))])
+		}
+	}
+}

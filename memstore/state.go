@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/goplacement/placement"
 )
@@ -66,6 +67,11 @@ type provider struct {
 	// live tells whether the provider is indexed (a transaction's cached
 	// provider must still be).
 	live bool
+	// resInline starts a cache line (provider objects are allocated on
+	// cache line boundaries), so that the inline resources span one line
+	// fewer: two rather than three for one resource (TestProviderLayout
+	// checks the padding).
+	_ [16]byte
 	// resInline and holdInline hold res and holders while they fit (a
 	// compute node's VCPU, MEMORY_MB and DISK_GB; a consumer or two), so
 	// that a claim finds them next to the record rather than waiting for
@@ -78,12 +84,25 @@ type provider struct {
 	extra  map[string]int64
 	traits []string // sorted, unique
 	aggs   []string // sorted, unique
-	// treeSize is len(byRoot[rec.UUID]): the number of providers whose
-	// root this one is.
-	treeSize int
+	// members caches, for Trees, copies of the tps of byRoot[rec.UUID]
+	// sorted by uuid, side by side in one array: sorting a tree at every
+	// read cost more than the rest of Trees, and the planner reads the
+	// copies faster than tps scattered one per provider object. Built by
+	// the first reader that needs it (readers may race to build it, so it
+	// is an atomic pointer), dropped (under the write lock) by every change
+	// to the tree's members (addToTree, removeFromTree) or to their tps
+	// (refresh), never modified once built.
+	members atomic.Pointer[[]*placement.TreeProvider]
+	// tp starts a cache line and treeSize ends the next one, so that Trees
+	// and the planner read two lines for a tree of one provider rather
+	// than three.
+	_ [8]byte
 	// tp mirrors rec's uuids, res, traits and aggs (the same slices), for
 	// CandidateReader.Trees to point at; refresh keeps it in step.
 	tp placement.TreeProvider
+	// treeSize is len(byRoot[rec.UUID]): the number of providers whose
+	// root this one is.
+	treeSize int
 }
 
 // newProvider returns a provider object for rec, not indexed yet.
@@ -93,12 +112,16 @@ func newProvider(rec placement.ResourceProvider) *provider {
 	return p
 }
 
-// refresh sets p.tp from p's record, inventories, traits and aggregates.
-// Every state method that changes one of them (or replaces the slice)
-// calls it; usage changes write into the shared res array in place.
-func (p *provider) refresh() {
+// refresh sets p.tp from p's record, inventories, traits and aggregates,
+// and drops the copy of it in its root's members. Every state method that
+// changes one of them (or replaces the slice) calls it; usage changes write
+// into the shared res array in place.
+func (st *state) refresh(p *provider) {
 	p.tp = placement.TreeProvider{UUID: p.rec.UUID, ParentUUID: p.rec.ParentUUID, RootUUID: p.rec.RootUUID,
 		Resources: p.res, Traits: p.traits, Aggregates: p.aggs}
+	if rp := st.provider(p.rec.RootUUID); rp != nil {
+		rp.members.Store(nil)
+	}
 }
 
 // allocation is one stored allocation of a consumer.
@@ -230,7 +253,7 @@ func (st *state) indexProvider(p *provider) {
 	}
 	p.treeSize = len(st.byRoot[p.rec.UUID])
 	p.live = true
-	p.refresh()
+	st.refresh(p)
 }
 
 // provider returns the provider with this uuid, or nil: st.providers[uuid],
@@ -355,11 +378,12 @@ func (x *hashIndex[V]) all(yield func(V) bool) {
 }
 
 // addToTree and removeFromTree change the byRoot index, keeping the root
-// provider's treeSize in step.
+// provider's treeSize and members in step.
 func (st *state) addToTree(root string, p *provider) {
 	addTo(st.byRoot, root, p)
 	if rp := st.providers[root]; rp != nil {
 		rp.treeSize = len(st.byRoot[root])
+		rp.members.Store(nil)
 	}
 }
 
@@ -367,6 +391,7 @@ func (st *state) removeFromTree(root, uuid string) {
 	removeFrom(st.byRoot, root, uuid)
 	if rp := st.providers[root]; rp != nil {
 		rp.treeSize = len(st.byRoot[root])
+		rp.members.Store(nil)
 	}
 }
 
@@ -428,7 +453,7 @@ func (st *state) setProviderRecord(p *provider, rec placement.ResourceProvider) 
 	case old.ParentUUID != "" && rec.ParentUUID == "":
 		st.roots.insert(p)
 	}
-	p.refresh()
+	st.refresh(p)
 }
 
 // putInventory inserts or replaces p's inventory of inv's class, keeping its
@@ -438,7 +463,7 @@ func (st *state) putInventory(p *provider, inv placement.Inventory) (old placeme
 	if ok {
 		old = p.res[i].Inventory
 		p.res[i].Inventory = inv
-		p.refresh()
+		st.refresh(p)
 		return old, true
 	}
 	used := p.extra[inv.ResourceClass]
@@ -447,7 +472,7 @@ func (st *state) putInventory(p *provider, inv placement.Inventory) (old placeme
 	}
 	p.res = slices.Insert(p.res, i, placement.ProviderResource{Inventory: inv, Used: used})
 	addTo(st.byClass, inv.ResourceClass, p)
-	p.refresh()
+	st.refresh(p)
 	return old, false
 }
 
@@ -464,14 +489,14 @@ func (st *state) deleteInventory(p *provider, class string) placement.Inventory 
 		p.extra[class] = r.Used
 	}
 	removeFrom(st.byClass, class, p.rec.UUID)
-	p.refresh()
+	st.refresh(p)
 	return r.Inventory
 }
 
 // setLinks replaces a sorted set of names of p (traits or aggregates) and
 // keeps idx in step; it returns the previous set. want must be sorted,
 // unique and owned by the store.
-func setLinks(idx map[string]map[string]*provider, p *provider, have *[]string, want []string) []string {
+func (st *state) setLinks(idx map[string]map[string]*provider, p *provider, have *[]string, want []string) []string {
 	old := *have
 	i, j := 0, 0
 	for i < len(old) || j < len(want) {
@@ -488,7 +513,7 @@ func setLinks(idx map[string]map[string]*provider, p *provider, have *[]string, 
 		}
 	}
 	*have = want
-	p.refresh()
+	st.refresh(p)
 	return old
 }
 
@@ -641,7 +666,7 @@ func (st *state) renameClass(from, to string) {
 			slices.SortFunc(p.res, func(a, b placement.ProviderResource) int {
 				return strings.Compare(a.ResourceClass, b.ResourceClass)
 			})
-			p.refresh()
+			st.refresh(p)
 		}
 	}
 	for _, p := range st.providers {

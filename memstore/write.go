@@ -339,8 +339,8 @@ func (t *writeTx) SetProviderTraits(provider string, traits []string) error {
 	if err != nil {
 		return err
 	}
-	old := setLinks(st.byTrait, p, &p.traits, sortedUnique(traits))
-	t.s.pushFunc(func() { setLinks(st.byTrait, p, &p.traits, old) })
+	old := st.setLinks(st.byTrait, p, &p.traits, sortedUnique(traits))
+	t.s.pushFunc(func() { st.setLinks(st.byTrait, p, &p.traits, old) })
 	return nil
 }
 
@@ -355,8 +355,8 @@ func (t *writeTx) SetProviderAggregates(provider string, aggregates []string) er
 	if err != nil {
 		return err
 	}
-	old := setLinks(st.byAgg, p, &p.aggs, sortedUnique(aggregates))
-	t.s.pushFunc(func() { setLinks(st.byAgg, p, &p.aggs, old) })
+	old := st.setLinks(st.byAgg, p, &p.aggs, sortedUnique(aggregates))
+	t.s.pushFunc(func() { st.setLinks(st.byAgg, p, &p.aggs, old) })
 	return nil
 }
 
