@@ -4,7 +4,9 @@ package placement_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/goplacement/placement"
@@ -13,18 +15,50 @@ import (
 
 // The candidates benchmarks on SQLite (sqlstore), through sqlstore's
 // CandidateReader (indexed SQL; see sqlstore/candidates.go). They share
-// runCandidatesOn with the memstore benchmarks. Built only with -tags
+// runCandidatesOn and the workloads with the memstore benchmarks. Built only with -tags
 // sqlitebench, so that the root package's tests do not depend on cgo:
 //
 //	go test -tags sqlitebench -run '^$' -bench BenchmarkCandidatesSQLite -benchmem .
 
-func sqliteBenchStore(b *testing.B, build func(tx placement.Tx, i int) error, n int) placement.Store {
+var (
+	sqliteBenchMu     sync.Mutex
+	sqliteBenchStores = map[string]*sqlstore.Store{}
+	sqliteBenchDir    string
+)
+
+// TestMain removes the benchmarks' databases when the benchmarks are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, s := range sqliteBenchStores {
+		s.Close()
+	}
+	if sqliteBenchDir != "" {
+		os.RemoveAll(sqliteBenchDir)
+	}
+	os.Exit(code)
+}
+
+// sqliteBenchStore builds (once per process: a benchmark function runs
+// several times) an SQLite store with a named topology, writing through the
+// SPI in large transactions.
+func sqliteBenchStore(b *testing.B, name string, build func(tx placement.Tx, i int) error, n int) placement.Store {
 	b.Helper()
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "placement.db"))
+	sqliteBenchMu.Lock()
+	defer sqliteBenchMu.Unlock()
+	if s, ok := sqliteBenchStores[name]; ok {
+		return s
+	}
+	if sqliteBenchDir == "" {
+		dir, err := os.MkdirTemp("", "placement-sqlitebench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sqliteBenchDir = dir
+	}
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(sqliteBenchDir, name+".db"))
 	if err != nil {
 		b.Skip(err)
 	}
-	b.Cleanup(func() { s.Close() })
 	for lo := 0; lo < n; lo += 1000 {
 		err := s.Update(context.Background(), func(tx placement.Tx) error {
 			for i := lo; i < min(lo+1000, n); i++ {
@@ -35,20 +69,38 @@ func sqliteBenchStore(b *testing.B, build func(tx placement.Tx, i int) error, n 
 			return nil
 		})
 		if err != nil {
+			s.Close()
 			b.Fatal(err)
 		}
 	}
+	sqliteBenchStores[name] = s
 	return s
 }
 
 func BenchmarkCandidatesSQLiteFlat1000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, flatCompute, 1000), perfloadRequest(), 1000)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat1000", flatCompute, 1000), perfloadRequest(), 1000)
+}
+
+func BenchmarkCandidatesSQLiteFlat10000(b *testing.B) {
+	runCandidatesOn(b, sqliteBenchStore(b, "flat10000", flatCompute, 10000), perfloadRequest(), 10000)
+}
+
+func BenchmarkCandidatesSQLiteFlat100000Limit50(b *testing.B) {
+	req := perfloadRequest()
+	req.Limit = 50
+	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), req, 50)
+}
+
+func BenchmarkCandidatesSQLiteFlat100000Limit50Random(b *testing.B) {
+	req := perfloadRequest()
+	req.Limit, req.Randomize, req.Seed = 50, true, 42
+	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), req, 50)
 }
 
 func BenchmarkCandidatesSQLiteNested1000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, nestedTree, 1000), nestedRequest(), 2000)
+	runCandidatesOn(b, sqliteBenchStore(b, "nested1000", nestedTree, 1000), nestedRequest(), 2000)
 }
 
 func BenchmarkCandidatesSQLiteWideTree(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, wideTree, 9), wideRequest(), 1000)
+	runCandidatesOn(b, sqliteBenchStore(b, "wide", wideTree, 9), wideRequest(), 1000)
 }

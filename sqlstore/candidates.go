@@ -50,6 +50,8 @@ const sqlCandClasses = `SELECT id, name FROM resource_classes`
 
 // SQLite texts (compared parameters written +?, see queries.go).
 const (
+	// The version of the set of roots (treecache.go).
+	sqliteCandRootsVersion = `SELECT version FROM roots_version`
 	// The demands, a JSON array of [class, amount]; an unknown class has a
 	// NULL id, which no inventory matches.
 	sqliteCandDemands = `WITH d(class_id, amount) AS MATERIALIZED (
@@ -182,6 +184,17 @@ func (s *Store) demandsArg(res []placement.ResourceAmount) string {
 // CandidateRoots lists roots in uuid order after q.After, at most q.Limit,
 // filtered exactly by q's traits and demands.
 func (t *txn) CandidateRoots(q placement.RootQuery) ([]string, error) {
+	if t.s.trees != nil && !t.write && len(q.Resources) == 0 && len(q.Required) == 0 && len(q.Forbidden) == 0 {
+		out, ok, err := t.cachedRoots(q, func() ([]string, error) { return t.roots(placement.RootQuery{}) })
+		if ok || err != nil {
+			return out, err
+		}
+	}
+	return t.roots(q)
+}
+
+// roots is CandidateRoots in SQL.
+func (t *txn) roots(q placement.RootQuery) ([]string, error) {
 	var limit any // nil: no limit (PostgreSQL's LIMIT NULL)
 	if q.Limit > 0 {
 		limit = int64(q.Limit)

@@ -69,6 +69,7 @@ const (
 	qBumpGeneration
 	qBumpGenerationByID
 	qBumpVersions
+	qBumpRootsVersion
 	qAllocationProviders
 	qPutInventory
 	qDeleteInventory
@@ -107,6 +108,7 @@ const (
 	qCandidateTreeTraits
 	qCandidateTreeAggregates
 	qCandidateClasses
+	qCandidateRootsVersion
 	qCapacityAll
 	qCapacityByUUID
 	qCapacityByName
@@ -423,6 +425,7 @@ AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.consumer_id = consumers.id)`
 	sqliteBumpGeneration            = `UPDATE resource_providers SET generation = generation + 1, version = version + 1 WHERE uuid = +? AND generation = +?`
 	sqliteBumpGenerationByID        = `UPDATE resource_providers SET generation = generation + 1, version = version + 1 WHERE id = ? AND generation = +?`
 	sqliteBumpVersions              = `UPDATE resource_providers SET version = version + 1 WHERE uuid IN (SELECT value FROM json_each(?))`
+	sqliteBumpRootsVersion          = `UPDATE roots_version SET version = version + 1`
 	// The providers of a consumer's allocation rows (by its row id).
 	sqliteAllocationProviders = `SELECT DISTINCT p.uuid FROM allocations a CROSS JOIN resource_providers p ON p.id = a.provider_id
 WHERE a.consumer_id = +?`
@@ -499,6 +502,7 @@ var sqliteText = [numStmts]string{
 	qBumpGeneration:            sqliteBumpGeneration,
 	qBumpGenerationByID:        sqliteBumpGenerationByID,
 	qBumpVersions:              sqliteBumpVersions,
+	qBumpRootsVersion:          sqliteBumpRootsVersion,
 	qAllocationProviders:       sqliteAllocationProviders,
 	qPutInventory:              sqlitePutInventory,
 	qDeleteInventory:           sqliteDeleteInventory,
@@ -541,6 +545,7 @@ var sqliteText = [numStmts]string{
 	qCandidateTreeTraits:     sqliteCandTreeTraits,
 	qCandidateTreeAggregates: sqliteCandTreeAggregates,
 	qCandidateClasses:        sqlCandClasses,
+	qCandidateRootsVersion:   sqliteCandRootsVersion,
 	qCapacityAll:             sqliteCapAll,
 	qCapacityByUUID:          sqliteCapByUUID,
 	qCapacityByName:          sqliteCapByName,
@@ -593,6 +598,7 @@ var postgresText = [numStmts]string{
 	qBumpGeneration:            pgBumpGeneration,
 	qBumpGenerationByID:        pgBumpGeneration,    // unused on PostgreSQL
 	qBumpVersions:              pgDeleteAllocations, // unused on PostgreSQL
+	qBumpRootsVersion:          pgDeleteAllocations, // unused on PostgreSQL
 	qAllocationProviders:       pgDeleteAllocations, // unused on PostgreSQL
 	qPutInventory:              pgPutInventory,
 	qDeleteInventory:           pgDeleteInventory,
@@ -635,6 +641,7 @@ var postgresText = [numStmts]string{
 	qCandidateTreeTraits:     pgCandTreeTraits,
 	qCandidateTreeAggregates: pgCandTreeAggregates,
 	qCandidateClasses:        sqlCandClasses,
+	qCandidateRootsVersion:   sqlCandClasses, // unused on PostgreSQL
 	qCapacityAll:             pgCapAll,
 	qCapacityByUUID:          pgCapByUUID,
 	qCapacityByName:          pgCapByName,

@@ -145,7 +145,7 @@ func WithImmediateTransactions() Option {
 
 // WithTreeCache sets how many providers an SQLite Store keeps in memory
 // for the allocation candidates' reads (default 200,000; 0 turns the cache
-// off). Entries are checked against the database at every read, so the
+// off, and the cache of the list of roots with it). Entries are checked against the database at every read, so the
 // cache never changes an answer, only its cost: a query reads one row per
 // provider plus the details of the providers changed since they were
 // cached. Each entry costs roughly 100 bytes plus its inventories, traits

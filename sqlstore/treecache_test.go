@@ -14,15 +14,16 @@ import (
 	"github.com/goplacement/placement/sqlstore"
 )
 
-// TestTreeCacheAgrees checks that the tree cache never changes what Trees
-// returns. Two stores with caches (a and w, as two processes would be) and
-// one without (plain) share one SQLite file; random writes go through the
-// Engine of a or w, or straight through a Store's Tx (no generation bump),
-// including the writes that change usage without a generation bump (moving
-// allocations, DELETE /allocations, a consumer's allocations replaced
-// without being read first), re-parenting, deleting and re-creating
-// a provider under the same uuid, renaming a class. After every write, the
-// trees read through a and w must equal those read through plain.
+// TestTreeCacheAgrees checks that the tree cache and the cached list of
+// roots never change what Trees and CandidateRoots return. Two stores with
+// caches (a and w, as two processes would be) and one without (plain) share
+// one SQLite file; random writes go through the Engine of a or w, or
+// straight through a Store's Tx (no generation bump), including the writes
+// that change usage without a generation bump (moving allocations, DELETE
+// /allocations, a consumer's allocations replaced without being read
+// first), re-parenting, deleting and re-creating a provider under the same
+// uuid, renaming a class. After every write, the trees and roots read
+// through a and w must equal those read through plain.
 func TestTreeCacheAgrees(t *testing.T) {
 	requireSQLite(t)
 	ctx := context.Background()
@@ -58,7 +59,8 @@ func TestTreeCacheAgrees(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			roots = slices.DeleteFunc(roots, func(r string) bool { return !mine[r] })
+			// (a copy: the roots may be the store's own memory)
+			roots = slices.DeleteFunc(slices.Clone(roots), func(r string) bool { return !mine[r] })
 			out, err = cr.Trees(roots)
 			return err
 		})
@@ -77,6 +79,24 @@ func TestTreeCacheAgrees(t *testing.T) {
 			}
 			out[i] = &c
 		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// roots lists every root, and a page of them after one of the round's
+	// uuids.
+	roots := func(s placement.Store, after string) [2][]string {
+		var out [2][]string
+		err := s.View(ctx, func(tx placement.ReadTx) error {
+			cr := tx.(placement.CandidateReader)
+			var err error
+			if out[0], err = cr.CandidateRoots(placement.RootQuery{}); err != nil {
+				return err
+			}
+			out[1], err = cr.CandidateRoots(placement.RootQuery{After: after, Limit: 3})
+			return err
+		})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,10 +195,13 @@ func TestTreeCacheAgrees(t *testing.T) {
 			if err == nil {
 				okOps[op]++
 			}
-			want := trees(plain, mine)
+			want, wantRoots := trees(plain, mine), roots(plain, p)
 			for i, s := range stores {
 				if d := cmp.Diff(want, trees(s, mine)); d != "" {
 					rt.Fatalf("step %d (last error %v): store %d's trees differ from the uncached ones (-want +got):\n%s", step, err, i, d)
+				}
+				if d := cmp.Diff(wantRoots, roots(s, p)); d != "" {
+					rt.Fatalf("step %d (last error %v): store %d's roots differ from the uncached ones (-want +got):\n%s", step, err, i, d)
 				}
 			}
 		}

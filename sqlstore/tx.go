@@ -55,6 +55,8 @@ type txn struct {
 	// allocation rows as last read or written (held).
 	dirty, bumped []string
 	held          []heldBy
+	// rootsChanged: the transaction may have changed the set of roots.
+	rootsChanged bool
 }
 
 // heldBy names the providers of a consumer's allocation rows.
@@ -715,6 +717,7 @@ func (t *txn) CreateProvider(p placement.ResourceProvider) error {
 		return t.fail("create provider", err)
 	}
 	if n == 1 {
+		t.rootsChanged = t.rootsChanged || p.ParentUUID == ""
 		return nil
 	}
 	if _, err := t.providerID(p.UUID); err == nil {
@@ -747,6 +750,7 @@ func (t *txn) UpdateProvider(p placement.ResourceProvider) error {
 		return notFound("resource provider", p.UUID)
 	}
 	t.changed(p.UUID)
+	t.rootsChanged = true // (it may have been re-parented)
 	if err != nil {
 		if t.s.uniqueViolation(err) {
 			return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: p.Name}
@@ -776,6 +780,7 @@ func (t *txn) DeleteProvider(uuid string) error {
 		return &placement.InUseError{Err: placement.ErrProviderInUse, Resource: "resource provider", ID: uuid}
 	}
 	t.ids = t.ids[:0]
+	t.rootsChanged = true
 	for _, q := range [...]stmtID{qDeleteProviderInventories, qDeleteProviderUsages, qDeleteProviderTraits, qDeleteProviderAggregates, qDeleteProvider} {
 		if _, err := t.exec(q, id); err != nil {
 			return t.fail("delete provider", err)
