@@ -86,15 +86,11 @@ func BenchmarkCandidatesSQLiteFlat10000(b *testing.B) {
 }
 
 func BenchmarkCandidatesSQLiteFlat100000Limit50(b *testing.B) {
-	req := perfloadRequest()
-	req.Limit = 50
-	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), req, 50)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(false), 50)
 }
 
 func BenchmarkCandidatesSQLiteFlat100000Limit50Random(b *testing.B) {
-	req := perfloadRequest()
-	req.Limit, req.Randomize, req.Seed = 50, true, 42
-	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), req, 50)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(true), 50)
 }
 
 func BenchmarkCandidatesSQLiteNested1000(b *testing.B) {

@@ -231,15 +231,22 @@ func BenchmarkCandidatesFlat10000(b *testing.B) {
 }
 
 func BenchmarkCandidatesFlat100000Limit50(b *testing.B) {
-	req := perfloadRequest()
-	req.Limit = 50
-	runCandidates(b, benchStore(b, "flat100000", flatCompute, 100000), req, 50)
+	runCandidates(b, benchStore(b, "flat100000", flatCompute, 100000), limit50Request(false), 50)
 }
 
 func BenchmarkCandidatesFlat100000Limit50Random(b *testing.B) {
+	runCandidates(b, benchStore(b, "flat100000", flatCompute, 100000), limit50Request(true), 50)
+}
+
+// limit50Request is the perfload query with limit 50, in the default order
+// or randomised with a fixed seed.
+func limit50Request(random bool) placement.CandidateRequest {
 	req := perfloadRequest()
-	req.Limit, req.Randomize, req.Seed = 50, true, 42
-	runCandidates(b, benchStore(b, "flat100000", flatCompute, 100000), req, 50)
+	req.Limit = 50
+	if random {
+		req.Randomize, req.Seed = true, 42
+	}
+	return req
 }
 
 func BenchmarkCandidatesNested1000(b *testing.B) {
