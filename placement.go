@@ -56,10 +56,10 @@ func New(store Store, opts ...Option) (*Engine, error) {
 		incompleteUser:    DefaultIncompleteConsumerID,
 		maxCandidates:     DefaultMaxCandidates,
 	}
-	if u, ok := store.(TransientTxUpdater); ok && isSelf(store, u) {
+	if u, ok := store.(TransientTxUpdater); ok && UsesOptional(store, u) {
 		e.runUpdate = u.UpdateTransient // the Engine's functions keep no Tx
 	}
-	if r, ok := store.(ProviderResourcesReader); ok && isSelf(store, r) {
+	if r, ok := store.(ProviderResourcesReader); ok && UsesOptional(store, r) {
 		e.resReader = r
 	}
 	for _, o := range opts {

@@ -240,9 +240,12 @@ type TransientTxUpdater interface {
 	Self() Store
 }
 
-// isSelf reports whether an optional interface o of store is store's own
-// (see ProviderResourcesReader.Self).
-func isSelf(store Store, o interface{ Self() Store }) bool {
+// UsesOptional reports whether the Engine uses o, an optional interface
+// (ProviderResourcesReader, TransientTxUpdater) found on store: only when o
+// is store's own, its Self being store itself (see
+// ProviderResourcesReader.Self). Wrappers and test suites can check with it
+// which of a Store's optional methods the Engine will call.
+func UsesOptional(store Store, o interface{ Self() Store }) bool {
 	self := o.Self()
 	// == panics on identical dynamic types that are not comparable.
 	t := reflect.TypeOf(store)

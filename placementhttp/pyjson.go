@@ -48,23 +48,9 @@ func appendJSON(b []byte, v any) []byte {
 		}
 		return append(b, '}')
 	case []obj:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = appendJSON(b, e)
-		}
-		return append(b, ']')
+		return appendArray(b, x, func(b []byte, e obj) []byte { return appendJSON(b, e) })
 	case []any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = appendJSON(b, e)
-		}
-		return append(b, ']')
+		return appendArray(b, x, appendJSON)
 	case []string:
 		return appendStrings(b, x)
 	case string:
@@ -88,13 +74,17 @@ func appendJSON(b []byte, v any) []byte {
 }
 
 // appendStrings appends a JSON array of strings.
-func appendStrings(b []byte, ss []string) []byte {
+func appendStrings(b []byte, ss []string) []byte { return appendArray(b, ss, appendString) }
+
+// appendArray appends xs as a JSON array (Python's separators), each element
+// written by elem.
+func appendArray[T any](b []byte, xs []T, elem func([]byte, T) []byte) []byte {
 	b = append(b, '[')
-	for i, s := range ss {
+	for i, x := range xs {
 		if i > 0 {
 			b = append(b, ", "...)
 		}
-		b = appendString(b, s)
+		b = elem(b, x)
 	}
 	return append(b, ']')
 }

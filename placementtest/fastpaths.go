@@ -13,7 +13,6 @@ package placementtest
 import (
 	"context"
 	"errors"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -62,17 +61,6 @@ func seedFast(t *testing.T, v *tenv) fastSeed {
 	return s
 }
 
-// ownOptional reports whether o, an optional interface of store, is store's
-// own: the check the Engine makes (its unexported isSelf) before it uses a
-// Store's optional methods, so that the suite tests exactly what the Engine
-// would call, and skips what it would not.
-func ownOptional(store placement.Store, o interface{ Self() placement.Store }) bool {
-	self := o.Self()
-	// == panics on identical dynamic types that are not comparable.
-	t := reflect.TypeOf(store)
-	return t == reflect.TypeOf(self) && t.Comparable() && self == store
-}
-
 // ownedOptional returns the store's optional interface T (named name), or
 // skips t when the store lacks it or its Self is not the store (the Engine
 // then does not use it).
@@ -82,7 +70,7 @@ func ownedOptional[T interface{ Self() placement.Store }](t *testing.T, store pl
 	if !ok {
 		t.Skip("the store does not implement placement." + name)
 	}
-	if !ownOptional(store, o) {
+	if !placement.UsesOptional(store, o) {
 		t.Skipf("the store's %s.Self is not the store: the Engine does not use it", name)
 	}
 	return o
@@ -438,7 +426,7 @@ func testFastReaderOwnWrites(t *testing.T, newStore NewStore) {
 		commit bool
 	}
 	modes := []mode{{"Update rolled back", v.store.Update, false}}
-	if u, ok := v.store.(placement.TransientTxUpdater); ok && ownOptional(v.store, u) {
+	if u, ok := v.store.(placement.TransientTxUpdater); ok && placement.UsesOptional(v.store, u) {
 		// The Engine's own writes run here, so its FastReader matters most.
 		modes = append(modes, mode{"UpdateTransient rolled back", u.UpdateTransient, false}, mode{"UpdateTransient committed", u.UpdateTransient, true})
 	} else {

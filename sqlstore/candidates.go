@@ -185,7 +185,7 @@ func (s *Store) demandsArg(res []placement.ResourceAmount) string {
 // filtered exactly by q's traits and demands.
 func (t *txn) CandidateRoots(q placement.RootQuery) ([]string, error) {
 	if t.s.trees != nil && !t.write && len(q.Resources) == 0 && len(q.Required) == 0 && len(q.Forbidden) == 0 {
-		out, ok, err := t.cachedRoots(q, func() ([]string, error) { return t.roots(placement.RootQuery{}) })
+		out, ok, err := t.cachedRoots(q)
 		if ok || err != nil {
 			return out, err
 		}
@@ -323,8 +323,21 @@ func (t *txn) Trees(roots []string) ([]*placement.TreeProvider, error) {
 	return out, nil
 }
 
-// rowsDone ends a result set read by one of the methods below.
-func (t *txn) rowsDone(rows *rawRows) error {
+// eachRow runs statement id, one of the trees' reads, and hands row every
+// row; an argument that cannot match anything stored (errNoMatch) reads no
+// row.
+func (t *txn) eachRow(id stmtID, row func(r *rawRows), args ...any) error {
+	rows, err := t.query(id, args...)
+	if err == errNoMatch {
+		return nil
+	}
+	if err != nil {
+		return t.fail("trees", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		row(rows)
+	}
 	if err := rows.Err(); err != nil {
 		return t.fail("trees", err)
 	}
@@ -345,18 +358,10 @@ type treeList struct {
 // treeList reads the providers of the trees (arg: the JSON list of the n
 // roots).
 func (t *txn) treeList(l *treeList, arg string, n int) error {
-	rows, err := t.query(qCandidateTrees, arg)
-	if err == errNoMatch {
-		return nil
-	}
-	if err != nil {
-		return t.fail("trees", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	return t.eachRow(qCandidateTrees, func(rows *rawRows) {
 		k := rows.int(2)
 		if k < 0 || k >= int64(n) {
-			continue // (cannot happen: k indexes the list)
+			return // (cannot happen: k indexes the list)
 		}
 		if l.ids == nil {
 			l.ids, l.versions, l.keys = make([]int64, 0, n), make([]int64, 0, n), make([]int, 0, n)
@@ -365,8 +370,7 @@ func (t *txn) treeList(l *treeList, arg string, n int) error {
 		if len(rows.vals) > 3 {
 			l.uuids, l.parent = append(l.uuids, rows.text(3)), append(l.parent, rows.text(4))
 		}
-	}
-	return t.rowsDone(rows)
+	}, arg)
 }
 
 // readEntries reads the providers of l that entries lacks (misses of them),
@@ -418,17 +422,12 @@ func (t *txn) readEntries(l *treeList, classes classNames, entries []*treeEntry,
 // treeProviders reads the uuid and parent of the providers of b (ids: the
 // JSON list of their ids).
 func (t *txn) treeProviders(b *treeBuilder, ids string) error {
-	rows, err := t.query(qCandidateTreeProviders, ids)
-	if err != nil {
-		return t.fail("trees", err)
-	}
-	defer rows.Close()
 	var rowIDs []int64
 	var uuids, parents []string
-	for rows.Next() {
+	err := t.eachRow(qCandidateTreeProviders, func(rows *rawRows) {
 		rowIDs, uuids, parents = append(rowIDs, rows.int(0)), append(uuids, rows.text(1)), append(parents, rows.text(2))
-	}
-	if err := t.rowsDone(rows); err != nil {
+	}, ids)
+	if err != nil {
 		return err
 	}
 	for k, i := range b.positions(rowIDs) {
@@ -442,17 +441,9 @@ func (t *txn) treeProviders(b *treeBuilder, ids string) error {
 // treeResources reads the inventories and usage of the trees' providers
 // (ids: the JSON list of their ids).
 func (t *txn) treeResources(b *treeBuilder, ids string, classes classNames) error {
-	rows, err := t.query(qCandidateTreeResources, ids)
-	if err == errNoMatch {
-		return nil
-	}
-	if err != nil {
-		return t.fail("trees", err)
-	}
-	defer rows.Close()
 	b.res = make([]placement.ProviderResource, 0, 2*len(b.provs))
 	b.resIDs = make([]int64, 0, 2*len(b.provs))
-	for rows.Next() {
+	return t.eachRow(qCandidateTreeResources, func(rows *rawRows) {
 		var x placement.ProviderResource
 		if c, ok := rows.vals[1].(int64); ok {
 			x.ResourceClass = classes.name(c)
@@ -463,44 +454,28 @@ func (t *txn) treeResources(b *treeBuilder, ids string, classes classNames) erro
 		x.AllocationRatio, x.CreatedAt, x.UpdatedAt, x.Used = rows.real(7), fromMicro(rows.int(8)), fromMicro(rows.int(9)), rows.int(10)
 		b.res = append(b.res, x)
 		b.resIDs = append(b.resIDs, rows.int(0))
-	}
-	return t.rowsDone(rows)
+	}, ids)
 }
 
 // treeNames reads the traits or aggregates (statement id) of the trees'
 // providers (ids: the JSON list of their ids).
-func (t *txn) treeNames(id stmtID, ids string, n int) ([]string, []int64, error) {
-	rows, err := t.query(id, ids)
-	if err == errNoMatch {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, t.fail("trees", err)
-	}
-	defer rows.Close()
-	var names []string
-	var of []int64
-	for rows.Next() {
+func (t *txn) treeNames(id stmtID, ids string, n int) (names []string, of []int64, err error) {
+	err = t.eachRow(id, func(rows *rawRows) {
 		if names == nil {
 			names, of = make([]string, 0, n), make([]int64, 0, n)
 		}
 		names = append(names, rows.text(1))
 		of = append(of, rows.int(0))
-	}
-	return names, of, t.rowsDone(rows)
+	}, ids)
+	return names, of, err
 }
 
 // classNames reads the names of the resource classes: by id for the
 // standard ones (ids below 10000), in a map for custom ones.
 func (t *txn) classNames() (classNames, error) {
-	rows, err := t.query(qCandidateClasses)
-	if err != nil {
-		return classNames{}, t.fail("trees", err)
-	}
-	defer rows.Close()
 	var std []string
 	var custom map[int64]string
-	for rows.Next() {
+	err := t.eachRow(qCandidateClasses, func(rows *rawRows) {
 		id, name := rows.int(0), rows.text(1)
 		switch {
 		case id >= 0 && id < 10000:
@@ -514,8 +489,8 @@ func (t *txn) classNames() (classNames, error) {
 			}
 			custom[id] = name
 		}
-	}
-	return classNames{std, custom}, t.rowsDone(rows)
+	})
+	return classNames{std, custom}, err
 }
 
 // treeBuilder gathers the rows read of providers and puts them together.

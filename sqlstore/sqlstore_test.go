@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -61,4 +63,31 @@ func TestConformanceSQLiteNew(t *testing.T) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	})
+}
+
+// Options with values out of range are refused with an error naming them,
+// before anything is opened.
+func TestOptionsRefuseBadValues(t *testing.T) {
+	requireSQLite(t)
+	for name, opt := range map[string]sqlstore.Option{
+		"readers":      sqlstore.WithReaders(0),
+		"max conns":    sqlstore.WithMaxConns(0),
+		"retries":      sqlstore.WithRetries(0),
+		"busy timeout": sqlstore.WithBusyTimeout(-1),
+		"tree cache":   sqlstore.WithTreeCache(-1),
+	} {
+		path := filepath.Join(t.TempDir(), "placement.db")
+		s, err := sqlstore.OpenSQLite(context.Background(), path, opt)
+		if err == nil {
+			s.Close()
+			t.Errorf("%s: an out-of-range value was accepted", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %q does not name the option", name, err)
+		}
+		if _, statErr := os.Stat(path); statErr == nil {
+			t.Errorf("%s: refused, but the database file was created", name)
+		}
+	}
 }

@@ -171,10 +171,10 @@ type rootList struct {
 // cachedRoots answers an unfiltered CandidateRoots query (q has no
 // Resources, Required or Forbidden) from the cached list of roots: when the
 // cache holds the list at the database's current version, or when q asks
-// for every root (no Limit), after listing them (with list) into the cache.
-// ok is false when the query is left to SQL (a page of roots while the
-// cache is stale: listing every root would cost more than the page).
-func (t *txn) cachedRoots(q placement.RootQuery, list func() ([]string, error)) (out []string, ok bool, err error) {
+// for every root (no Limit), after listing them into the cache. ok is false
+// when the query is left to SQL (a page of roots while the cache is stale:
+// listing every root would cost more than the page).
+func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err error) {
 	var version int64
 	if err := t.one(qCandidateRootsVersion, nil, &version); err != nil {
 		return nil, false, t.fail("candidate roots", err)
@@ -187,7 +187,7 @@ func (t *txn) cachedRoots(q placement.RootQuery, list func() ([]string, error)) 
 		if q.Limit > 0 {
 			return nil, false, nil
 		}
-		if roots, err = list(); err != nil {
+		if roots, err = t.roots(placement.RootQuery{}); err != nil {
 			return nil, false, err
 		}
 		c.mu.Lock()

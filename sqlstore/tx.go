@@ -642,22 +642,7 @@ func (t *txn) holding(consumer string, k *consumerKey) ([]string, error) {
 			return h.providers, nil
 		}
 	}
-	rows, err := t.query(qAllocationProviders, k.id)
-	if err != nil {
-		return nil, t.fail("replace allocations", err)
-	}
-	defer rows.Close()
-	var provs []string
-	for rows.Next() {
-		provs = append(provs, rows.text(0))
-	}
-	if err := rows.Err(); err != nil {
-		return nil, t.fail("replace allocations", err)
-	}
-	if err := rows.scanErr(); err != nil {
-		return nil, t.fail("replace allocations", err)
-	}
-	return provs, t.fail("replace allocations", rows.Close())
+	return list(t, "replace allocations", qAllocationProviders, []any{k.id}, scanString)
 }
 
 // ConsumerUsages sums allocations per consumer and class over the consumers
