@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // This file holds the types of allocation candidates (Placement's
@@ -251,6 +252,37 @@ func (c *Candidates) Summary(uuid string) (*ProviderSummary, bool) {
 // amount per provider and class passes (*Inventory).Check, so each
 // candidate, claimed alone on the state it was computed from, succeeds.
 func (e *Engine) AllocationCandidates(ctx context.Context, req CandidateRequest) (Candidates, error) {
+	return e.AllocationCandidatesInto(ctx, req, nil)
+}
+
+// CandidateBuffer is memory that AllocationCandidatesInto builds answers in,
+// reused from one answer to the next. An answer takes one allocation per
+// kind of element (requests, allocations, summaries...), but every one of
+// them holds pointers: a large answer (10,000 candidates are about 4 MB)
+// costs the garbage collector as much again as it costs to build. A buffer
+// that has grown to the size of the answers asked of it allocates nothing
+// more. It keeps the memory of its largest answer (and the strings that
+// answer held) until it is dropped. The zero value is ready to use; a
+// buffer serves one call at a time.
+type CandidateBuffer struct {
+	mu sync.Mutex
+	b  builder
+}
+
+// AllocationCandidatesInto is AllocationCandidates building the answer in
+// buf's memory, for a caller that asks again and again (a scheduler's loop,
+// a server that encodes each answer before the next: one buffer per
+// goroutine, or a sync.Pool of them). The answer is valid until buf's next
+// use, which overwrites it; the previous answer built in buf must no longer
+// be used. A nil buf allocates a new answer (AllocationCandidates). Using
+// buf from two calls at once is refused with ErrInvalid.
+func (e *Engine) AllocationCandidatesInto(ctx context.Context, req CandidateRequest, buf *CandidateBuffer) (Candidates, error) {
+	if buf != nil {
+		if !buf.mu.TryLock() {
+			return Candidates{}, invalid("candidate buffer", "", "is in use by another call")
+		}
+		defer buf.mu.Unlock()
+	}
 	nr, err := normalizeCandidateRequest(&req, e.maxCandidates)
 	if err != nil {
 		return Candidates{}, err
@@ -262,6 +294,12 @@ func (e *Engine) AllocationCandidates(ctx context.Context, req CandidateRequest)
 			return err
 		}
 		defer p.release()
+		if buf != nil {
+			buf.b.rewind()
+			p.b = buf.b
+			// p.b's chunks are buf's again, whatever happens in run.
+			defer func() { buf.b, p.b = p.b, builder{} }()
+		}
 		out, err = p.run()
 		return err
 	})

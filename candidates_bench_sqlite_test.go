@@ -78,25 +78,25 @@ func sqliteBenchStore(b *testing.B, name string, build func(tx placement.Tx, i i
 }
 
 func BenchmarkCandidatesSQLiteFlat1000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat1000", flatCompute, 1000), perfloadRequest(), 1000)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat1000", flatCompute, 1000), perfloadRequest(), 1000, nil)
 }
 
 func BenchmarkCandidatesSQLiteFlat10000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat10000", flatCompute, 10000), perfloadRequest(), 10000)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat10000", flatCompute, 10000), perfloadRequest(), 10000, nil)
 }
 
 func BenchmarkCandidatesSQLiteFlat100000Limit50(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(false), 50)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(false), 50, nil)
 }
 
 func BenchmarkCandidatesSQLiteFlat100000Limit50Random(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(true), 50)
+	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(true), 50, nil)
 }
 
 func BenchmarkCandidatesSQLiteNested1000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "nested1000", nestedTree, 1000), nestedRequest(), 2000)
+	runCandidatesOn(b, sqliteBenchStore(b, "nested1000", nestedTree, 1000), nestedRequest(), 2000, nil)
 }
 
 func BenchmarkCandidatesSQLiteWideTree(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "wide", wideTree, 9), wideRequest(), 1000)
+	runCandidatesOn(b, sqliteBenchStore(b, "wide", wideTree, 9), wideRequest(), 1000, nil)
 }

@@ -166,32 +166,39 @@ func wideRequest() placement.CandidateRequest {
 	return req
 }
 
-// runCandidates benchmarks req on s three ways: "memstore", the store's
-// native pushdown (placement.CandidateReader); "generic", the same store with
-// the pushdown hidden (the Engine's fallback over the plain ReadTx); and
-// "index", the stand-in index of placementtest.WithCandidateIndex.
+// runCandidates benchmarks req on s four ways: "memstore", the store's
+// native pushdown (placement.CandidateReader); "memstore-buffer", the same
+// with every answer built in one placement.CandidateBuffer; "generic", the
+// same store with the pushdown hidden (the Engine's fallback over the plain
+// ReadTx); and "index", the stand-in index of
+// placementtest.WithCandidateIndex.
 func runCandidates(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
-	for _, path := range []string{"memstore", "generic", "index"} {
+	for _, path := range []string{"memstore", "memstore-buffer", "generic", "index"} {
 		b.Run(path, func(b *testing.B) {
 			store := s
+			var buf *placement.CandidateBuffer
 			switch path {
+			case "memstore-buffer":
+				buf = new(placement.CandidateBuffer)
 			case "generic":
 				store = plainStore{s}
 			case "index":
 				store = placementtest.WithCandidateIndex(s)
 			}
-			runCandidatesOn(b, store, req, want)
+			runCandidatesOn(b, store, req, want, buf)
 		})
 	}
 }
 
-func runCandidatesOn(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
+// runCandidatesOn benchmarks req on s, building the answers in buf (nil: a
+// new answer each time).
+func runCandidatesOn(b *testing.B, s placement.Store, req placement.CandidateRequest, want int, buf *placement.CandidateBuffer) {
 	ctx := context.Background()
 	e, err := placement.New(s, placement.WithAuthorizer(placement.AllowAll()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	got, err := e.AllocationCandidates(ctx, req) // warm up (and build any index)
+	got, err := e.AllocationCandidatesInto(ctx, req, buf) // warm up (and build any index)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -201,7 +208,7 @@ func runCandidatesOn(b *testing.B, s placement.Store, req placement.CandidateReq
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := e.AllocationCandidates(ctx, req); err != nil {
+		if _, err := e.AllocationCandidatesInto(ctx, req, buf); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -28,20 +28,65 @@ type builder struct {
 	traits arena[string]
 }
 
-// arena hands out sub-slices of chunks.
+// rewind readies b to build another answer over the memory of the last
+// one.
+func (b *builder) rewind() {
+	b.reqs, b.sums = b.reqs[:0], b.sums[:0]
+	b.allocs.rewind()
+	b.maps.rewind()
+	b.strs.rewind()
+	b.sres.rewind()
+	b.traits.rewind()
+}
+
+// arena hands out sub-slices of chunks. Once rewound (an answer built in a
+// CandidateBuffer), it keeps its chunks and carves the next answer from
+// them, largest first, before it makes new ones.
 type arena[T any] struct {
-	buf []T
+	buf     []T   // the chunk being carved
+	used    [][]T // chunks carved before buf, kept when recycling
+	spare   [][]T // chunks free to overwrite, by ascending capacity
+	recycle bool
 }
 
 // take returns n elements; when the current chunk has not enough room left
-// a new one of max(n, hint) elements replaces it.
+// another replaces it: a spare one, or a new one of max(n, hint) elements.
 func (a *arena[T]) take(n, hint int) []T {
 	if cap(a.buf)-len(a.buf) < n {
-		a.buf = make([]T, 0, max(n, hint))
+		a.buf = a.next(n, hint)
 	}
 	l := len(a.buf)
 	a.buf = a.buf[:l+n]
 	return a.buf[l : l+n : l+n]
+}
+
+func (a *arena[T]) next(n, hint int) []T {
+	if !a.recycle {
+		return make([]T, 0, max(n, hint))
+	}
+	if a.buf != nil {
+		a.used = append(a.used, a.buf)
+	}
+	if k := len(a.spare) - 1; k >= 0 && cap(a.spare[k]) >= n {
+		c := a.spare[k][:0]
+		a.spare[k] = nil
+		a.spare = a.spare[:k]
+		return c
+	}
+	return make([]T, 0, max(n, hint))
+}
+
+// rewind makes every chunk spare: what was carved from them may be
+// overwritten.
+func (a *arena[T]) rewind() {
+	a.recycle = true
+	if a.buf != nil {
+		a.used = append(a.used, a.buf)
+	}
+	a.spare = append(a.spare, a.used...)
+	slices.SortFunc(a.spare, func(x, y []T) int { return cap(x) - cap(y) })
+	clear(a.used)
+	a.used, a.buf = a.used[:0], nil
 }
 
 // appendHint appends v to s; when s is full it grows by hint elements (at
@@ -248,11 +293,9 @@ func putRequests(tps []*TreeProvider, reqs []AllocationRequest, allocs []Allocat
 func putSummaries(tps []*TreeProvider, sums []ProviderSummary, res []SummaryResource, traits []string, r *normRequest) int {
 	ri, ti := 0, 0
 	for k, tp := range tps {
+		// Every field is set: sums may be a recycled answer's memory.
 		s := &sums[k]
-		s.UUID, s.RootUUID = tp.UUID, tp.RootUUID
-		if tp.ParentUUID != "" {
-			s.ParentUUID = tp.ParentUUID
-		}
+		s.UUID, s.ParentUUID, s.RootUUID = tp.UUID, tp.ParentUUID, tp.RootUUID
 		start := ri
 		for q := range tp.Resources {
 			pr := &tp.Resources[q]
@@ -265,9 +308,11 @@ func putSummaries(tps []*TreeProvider, sums []ProviderSummary, res []SummaryReso
 			sr.Used = pr.Used
 			ri++
 		}
+		s.Resources = nil
 		if ri > start {
 			s.Resources = res[start:ri:ri]
 		}
+		s.Traits = nil
 		if len(tp.Traits) > 0 {
 			start = ti
 			for _, t := range tp.Traits {

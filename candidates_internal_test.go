@@ -32,3 +32,10 @@ func TestLazyPermDenseSparse(t *testing.T) {
 // (visitFast) on or off, returning the previous setting: the tests of
 // package placement_test compare both paths.
 func SetCandidatesFastPath(on bool) bool { return !candNoFastPath.Swap(!on) }
+
+// HoldCandidateBuffer marks b as in use, as a call building an answer in it
+// does, until the returned function is called.
+func HoldCandidateBuffer(b *CandidateBuffer) (release func()) {
+	b.mu.Lock()
+	return b.mu.Unlock
+}

@@ -301,6 +301,27 @@ func TestCandidatesNoAliasing(t *testing.T) {
 	}
 }
 
+// A CandidateBuffer serves one call at a time: a second call while it is in
+// use is refused, and the buffer works again once it is free.
+func TestCandidateBufferInUse(t *testing.T) {
+	v := threeTrees(t)
+	req := placement.CandidateRequest{Groups: []placement.RequestGroup{group("1", "VCPU", 1)}}
+	var buf placement.CandidateBuffer
+	release := placement.HoldCandidateBuffer(&buf)
+	_, err := v.e.AllocationCandidatesInto(v.ctx, req, &buf)
+	release()
+	if !errors.Is(err, placement.ErrInvalid) {
+		t.Fatalf("buffer in use: got %v, want ErrInvalid", err)
+	}
+	got, err := v.e.AllocationCandidatesInto(v.ctx, req, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := v.list(v.candidates(req)); !slices.Equal(v.list(got), want) {
+		t.Fatalf("got %v, want %v", v.list(got), want)
+	}
+}
+
 // The pushdown path (CandidateReader) and the fallback give identical
 // answers on a mixed topology, in every order.
 func TestCandidatesPushdownMatchesFallback(t *testing.T) {
@@ -361,12 +382,14 @@ func TestCandidatesPushdownMatchesFallback(t *testing.T) {
 // The planner's path for trees of one provider (visitFast) and its general
 // path give identical answers, order and summaries included, on random
 // mixed states (mostly single-provider trees, some nested ones and sharing
-// providers) and random requests.
+// providers) and random requests; so does an answer built in a
+// CandidateBuffer that held the answer before.
 func TestCandidatesFastPathMatchesGeneric(t *testing.T) {
 	traits := []string{"HW_CPU_X86_AVX2", "HW_CPU_X86_SSE", "COMPUTE_VOLUME_MULTI_ATTACH"}
 	aggs := []string{"a1000000-0000-4000-8000-000000000001", "a1000000-0000-4000-8000-000000000002"}
 	classes := []string{placement.ClassDiskGB, placement.ClassMemoryMB, placement.ClassVCPU}
 	asked, answered := 0, 0
+	var buf placement.CandidateBuffer
 	for seed := range uint64(12) {
 		rng := rand.New(rand.NewPCG(seed, 99))
 		v := newCandEnv(t)
@@ -499,6 +522,14 @@ func TestCandidatesFastPathMatchesGeneric(t *testing.T) {
 			}
 			if fmt.Sprint(fast) != fmt.Sprint(generic) {
 				t.Fatalf("seed %d: %+v: fast and generic paths differ:\n%v\n%v", seed, req, fast, generic)
+			}
+			// Again in buf, over the memory of the answer before.
+			reused, err := v.e.AllocationCandidatesInto(v.ctx, req, &buf)
+			if err != nil {
+				t.Fatalf("seed %d: %+v: %v", seed, req, err)
+			}
+			if fmt.Sprint(fast) != fmt.Sprint(reused) {
+				t.Fatalf("seed %d: %+v: the answer built in a used CandidateBuffer differs:\n%v\n%v", seed, req, fast, reused)
 			}
 			if len(fast.AllocationRequests) > 0 {
 				answered++

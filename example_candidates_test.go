@@ -80,3 +80,50 @@ func ExampleEngine_AllocationCandidates() {
 	// summary ceph: [{Class:DISK_GB Capacity:1000 Used:0}]
 	// claimed: true
 }
+
+// A scheduler's loop asks again and again: building every answer in one
+// CandidateBuffer spares the garbage collector the memory of the answers
+// before. An answer is used (here, claimed) before the next is asked for.
+func ExampleEngine_AllocationCandidatesInto() {
+	ctx := context.Background()
+	engine, err := placement.New(memstore.New(), placement.WithAuthorizer(placement.AllowAll()))
+	if err != nil {
+		panic(err)
+	}
+	for i, name := range []string{"compute-1", "compute-2"} {
+		uuid := fmt.Sprintf("00000000-0000-4000-8000-00000000000%d", i+1)
+		if _, err := engine.CreateProvider(ctx, placement.ProviderSpec{UUID: uuid, Name: name}); err != nil {
+			panic(err)
+		}
+		if _, err := engine.ReplaceInventories(ctx, uuid, placement.ExpectGeneration(0), []placement.Inventory{placement.NewInventory(placement.ClassVCPU, 4)}); err != nil {
+			panic(err)
+		}
+	}
+	req := placement.CandidateRequest{Groups: []placement.RequestGroup{{Resources: []placement.ResourceAmount{{Class: placement.ClassVCPU, Amount: 3}}}}}
+	var buf placement.CandidateBuffer
+	for i := range 3 {
+		cands, err := engine.AllocationCandidatesInto(ctx, req, &buf)
+		if err != nil {
+			panic(err)
+		}
+		if len(cands.AllocationRequests) == 0 {
+			fmt.Printf("instance %d: no room\n", i)
+			continue
+		}
+		alloc := cands.AllocationRequests[0].Allocations
+		err = engine.SetAllocations(ctx, placement.ConsumerAllocations{
+			ConsumerUUID: fmt.Sprintf("c0000000-0000-4000-8000-00000000000%d", i),
+			Generation:   placement.ExpectNewConsumer(),
+			ProjectID:    "project", UserID: "user",
+			Allocations: alloc,
+		})
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("instance %d: %d candidates, placed on %s\n", i, len(cands.AllocationRequests), alloc[0].ProviderUUID)
+	}
+	// Output:
+	// instance 0: 2 candidates, placed on 00000000-0000-4000-8000-000000000001
+	// instance 1: 1 candidates, placed on 00000000-0000-4000-8000-000000000002
+	// instance 2: no room
+}

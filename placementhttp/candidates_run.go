@@ -5,9 +5,19 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/goplacement/placement"
 )
+
+// Answers are built in pooled buffers (as response bodies are encoded into
+// pooled byte slices): an answer of thousands of candidates is megabytes of
+// pointers, which cost the garbage collector as much again as building them.
+var candBuffers = sync.Pool{New: func() any { return new(placement.CandidateBuffer) }}
+
+// maxPooledCandidates bounds the answers whose buffer is kept for reuse (in
+// requests plus summaries: about 400 bytes each).
+const maxPooledCandidates = 40000
 
 // runCandidates answers a parsed and validated candidates request with the
 // Engine's planner.
@@ -37,7 +47,14 @@ func (h *handler) runCandidates(rq *request, req *acRequest) error {
 		}
 		cr.Groups = append(cr.Groups, rg)
 	}
-	cands, err := h.eng.AllocationCandidates(rq.ctx, cr)
+	cb := candBuffers.Get().(*placement.CandidateBuffer)
+	cands, err := h.eng.AllocationCandidatesInto(rq.ctx, cr, cb)
+	// The answer lives in cb until the body is encoded.
+	defer func() {
+		if len(cands.AllocationRequests)+len(cands.ProviderSummaries) <= maxPooledCandidates {
+			candBuffers.Put(cb)
+		}
+	}()
 	if err != nil {
 		if class, ok := unknownClass(err); ok {
 			return badRequest(fmt.Sprintf("Invalid resource class in resources parameter: No such resource class %s.", class))

@@ -194,6 +194,12 @@ func authzCalls() []authzCall {
 			}})
 			return err
 		}},
+		{"AllocationCandidatesInto", acts(placement.ActionAllocationCandidates), placement.Target{}, true, func(ctx context.Context, e *placement.Engine, s spiSeed) error {
+			_, err := e.AllocationCandidatesInto(ctx, placement.CandidateRequest{Groups: []placement.RequestGroup{
+				{Resources: []placement.ResourceAmount{{Class: "VCPU", Amount: 1}}},
+			}}, new(placement.CandidateBuffer))
+			return err
+		}},
 		{"Audit", acts(placement.ActionProviderAllocations), placement.Target{}, true, func(ctx context.Context, e *placement.Engine, s spiSeed) error {
 			_, err := e.Audit(ctx)
 			return err

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	gocmp "github.com/google/go-cmp/cmp"
@@ -282,10 +283,29 @@ func drawACRequest(rt *rapid.T, in *acInstance) placement.CandidateRequest {
 	return req
 }
 
+// acBuffer is the placement.CandidateBuffer that acCandidates builds every
+// answer in a second time, over the memory of the answer before (another
+// request's, often of another shape, on another store).
+var (
+	acBufferMu sync.Mutex
+	acBuffer   placement.CandidateBuffer
+)
+
+// acCandidates answers req, and checks that the answer built in acBuffer is
+// the same.
 func acCandidates(rt *rapid.T, e *placement.Engine, req placement.CandidateRequest) placement.Candidates {
 	got, err := e.AllocationCandidates(context.Background(), req)
 	if err != nil {
 		rt.Fatalf("AllocationCandidates(%+v): %v", req, err)
+	}
+	acBufferMu.Lock()
+	defer acBufferMu.Unlock()
+	again, err := e.AllocationCandidatesInto(context.Background(), req, &acBuffer)
+	if err != nil {
+		rt.Fatalf("AllocationCandidatesInto(%+v): %v", req, err)
+	}
+	if d := gocmp.Diff(got, again); d != "" {
+		rt.Fatalf("request %+v: the answer built in a used CandidateBuffer differs (-new +buffer):\n%s", req, d)
 	}
 	return got
 }
