@@ -33,17 +33,18 @@ func loadProviders(b *testing.B, engine *placement.Engine, n int) []string {
 	return uuids
 }
 
-func claimOf(consumer, provider string) placement.ConsumerAllocations {
+func claimOf(consumer, provider string, buf *[3]placement.Allocation) placement.ConsumerAllocations {
+	*buf = [3]placement.Allocation{
+		{ProviderUUID: provider, ResourceClass: placement.ClassDiskGB, Used: 10},
+		{ProviderUUID: provider, ResourceClass: placement.ClassMemoryMB, Used: 256},
+		{ProviderUUID: provider, ResourceClass: placement.ClassVCPU, Used: 1},
+	}
 	return placement.ConsumerAllocations{
 		ConsumerUUID: consumer,
 		Generation:   placement.ExpectNewConsumer(),
 		ProjectID:    "project",
 		UserID:       "user",
-		Allocations: []placement.Allocation{
-			{ProviderUUID: provider, ResourceClass: placement.ClassDiskGB, Used: 10},
-			{ProviderUUID: provider, ResourceClass: placement.ClassMemoryMB, Used: 256},
-			{ProviderUUID: provider, ResourceClass: placement.ClassVCPU, Used: 1},
-		},
+		Allocations:  buf[:],
 	}
 }
 
@@ -63,6 +64,7 @@ func BenchmarkClaim(b *testing.B) {
 		consumers[i] = placement.NewUUID()
 	}
 	live := make([]bool, window)
+	var req [3]placement.Allocation
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -72,7 +74,7 @@ func BenchmarkClaim(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		if err := engine.SetAllocations(ctx, claimOf(consumers[slot], providers[i%len(providers)])); err != nil {
+		if err := engine.SetAllocations(ctx, claimOf(consumers[slot], providers[i%len(providers)], &req)); err != nil {
 			b.Fatal(err)
 		}
 		live[slot] = true
@@ -97,6 +99,7 @@ func BenchmarkClaimParallel(b *testing.B) {
 		const window = 1000
 		consumers := make([]string, window)
 		live := make([]bool, window)
+		var req [3]placement.Allocation
 		for i := range consumers {
 			consumers[i] = placement.NewUUID()
 		}
@@ -109,7 +112,7 @@ func BenchmarkClaimParallel(b *testing.B) {
 				}
 			}
 			p := providers[(i*8+w)%len(providers)]
-			if err := engine.SetAllocations(ctx, claimOf(consumers[slot], p)); err != nil {
+			if err := engine.SetAllocations(ctx, claimOf(consumers[slot], p, &req)); err != nil {
 				b.Error(err)
 				return
 			}
