@@ -95,7 +95,8 @@ func dumpState(st *state) Internal {
 		slices.Sort(uuids)
 		d.ByProject[proj] = uuids
 	}
-	for c, e := range st.consumers {
+	for e := range st.consumers.all {
+		c := e.uuid
 		if e.hasRec {
 			d.Consumers[c] = e.rec
 		}
@@ -177,9 +178,13 @@ func CheckInternal(s *Store) error {
 			}
 		}
 	}
-	for c, e := range st.consumers {
-		if !e.live || e.uuid != c {
-			return fmt.Errorf("consumers[%s] points at entry %q (live %v)", c, e.uuid, e.live)
+	if err := checkIndex(&st.consumers); err != nil {
+		return fmt.Errorf("consumer index: %v", err)
+	}
+	for e := range st.consumers.all {
+		c := e.uuid
+		if !e.live {
+			return fmt.Errorf("consumers[%s] is not live", c)
 		}
 		if !e.hasRec && len(e.allocs) == 0 {
 			return fmt.Errorf("consumers[%s] is empty", c)
@@ -210,7 +215,7 @@ func CheckInternal(s *Store) error {
 			return fmt.Errorf("byProject[%s] is empty", proj)
 		}
 		for _, e := range m.list {
-			if st.consumers[e.uuid] != e || !e.hasRec || e.rec.ProjectID != proj {
+			if st.consumers.get(e.uuid) != e || !e.hasRec || e.rec.ProjectID != proj {
 				return fmt.Errorf("byProject[%s] has a stale consumer %s", proj, e.uuid)
 			}
 		}
@@ -234,7 +239,7 @@ func CheckInternal(s *Store) error {
 			return fmt.Errorf("provider %s is indexed but not live", u)
 		}
 		for _, e := range p.holders {
-			if st.consumers[e.uuid] != e || !slices.ContainsFunc(e.allocs, func(a allocation) bool { return a.p == p }) {
+			if st.consumers.get(e.uuid) != e || !slices.ContainsFunc(e.allocs, func(a allocation) bool { return a.p == p }) {
 				return fmt.Errorf("provider %s: holder %s is stale or holds nothing here", u, e.uuid)
 			}
 		}

@@ -333,13 +333,13 @@ func (s *Store) rollback() {
 		case undoGeneration:
 			e.p.rec.Generation = e.n
 		case undoCreateConsumer:
-			st.removeRecord(st.consumers[e.s])
+			st.removeRecord(st.consumers.get(e.s))
 		case undoConsumer:
 			st.putConsumer(s.consLog[e.n])
 		case undoAllocations:
 			if len(e.allocs) > 0 {
 				st.setAllocations(st.entry(e.s), e.allocs)
-			} else if c := st.consumers[e.s]; c != nil {
+			} else if c := st.consumers.get(e.s); c != nil {
 				st.setAllocations(c, nil)
 			}
 		}

@@ -338,7 +338,7 @@ func (t *readTx) Consumer(uuid string) (placement.Consumer, error) {
 	if err := t.check(); err != nil {
 		return placement.Consumer{}, err
 	}
-	e := t.st.consumers[uuid]
+	e := t.st.consumers.get(uuid)
 	if e == nil || !e.hasRec {
 		return placement.Consumer{}, &placement.NotFoundError{Resource: "consumer", ID: uuid}
 	}
@@ -351,7 +351,7 @@ func (t *readTx) ConsumerAllocations(consumer string) ([]placement.AllocationRec
 	if err := t.check(); err != nil {
 		return nil, err
 	}
-	e := t.st.consumers[consumer]
+	e := t.st.consumers.get(consumer)
 	if e == nil || len(e.allocs) == 0 {
 		return nil, nil
 	}
@@ -430,7 +430,7 @@ func (t *readTx) RecountedUsages() ([]placement.UsageCount, error) {
 		class string
 	}
 	sums := map[key]int64{}
-	for _, e := range t.st.consumers {
+	for e := range t.st.consumers.all {
 		for _, a := range e.allocs {
 			sums[key{a.p, a.class}] += a.used
 		}
@@ -453,7 +453,7 @@ func (t *readTx) LookupConsumer(uuid string) (placement.Consumer, bool, error) {
 	if err := t.check(); err != nil {
 		return placement.Consumer{}, false, err
 	}
-	if e := t.st.consumers[uuid]; e != nil && e.hasRec {
+	if e := t.st.consumers.get(uuid); e != nil && e.hasRec {
 		return e.rec, true, nil
 	}
 	return placement.Consumer{}, false, nil
@@ -465,7 +465,7 @@ func (t *readTx) AppendConsumerAllocations(buf []placement.AllocationRecord, con
 	if err := t.check(); err != nil {
 		return buf, err
 	}
-	e := t.st.consumers[consumer]
+	e := t.st.consumers.get(consumer)
 	if e == nil {
 		return buf, nil
 	}
@@ -481,7 +481,7 @@ func (t *readTx) HasConsumerAllocations(consumer string) (bool, error) {
 	if err := t.check(); err != nil {
 		return false, err
 	}
-	e := t.st.consumers[consumer]
+	e := t.st.consumers.get(consumer)
 	return e != nil && len(e.allocs) > 0, nil
 }
 

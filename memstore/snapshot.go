@@ -46,7 +46,8 @@ func (s *Store) Snapshot() *Snapshot {
 	for _, t := range st.traits {
 		snap.traits = append(snap.traits, t)
 	}
-	for c, e := range st.consumers {
+	for e := range st.consumers.all {
+		c := e.uuid
 		if e.hasRec {
 			snap.consumers = append(snap.consumers, e.rec)
 		}

@@ -27,8 +27,9 @@ type state struct {
 	traits  map[string]placement.Trait         // custom traits
 
 	// consumers has an entry for every consumer with a record or
-	// allocations; byProject lists those with a record, per project.
-	consumers map[string]*consumerEntry
+	// allocations (by uuid, a hashIndex: a claim looks one up and a release
+	// drops one); byProject lists those with a record, per project.
+	consumers hashIndex[*consumerEntry]
 	byProject map[string]*projectMembers
 	free      []*consumerEntry // dropped entries, for reuse
 	lastProj  *projectMembers  // the project a record joined last
@@ -46,7 +47,7 @@ func newState() *state {
 		byClass:   map[string]map[string]*provider{},
 		classes:   map[string]placement.ResourceClass{},
 		traits:    map[string]placement.Trait{},
-		consumers: map[string]*consumerEntry{},
+		consumers: newHashIndex[*consumerEntry](),
 		byProject: map[string]*projectMembers{},
 	}
 }
@@ -261,6 +262,8 @@ func (st *state) indexProvider(p *provider) {
 func (st *state) provider(uuid string) *provider { return st.provIdx.get(uuid) }
 
 func (p *provider) indexKey() string { return p.rec.UUID }
+
+func (e *consumerEntry) indexKey() string { return e.uuid }
 
 // hashIndex is an open-addressing hash table (linear probing) of objects by
 // a string key (their indexKey), for the store's hottest lookups. A slot
@@ -528,13 +531,13 @@ func (st *state) newEntry(uuid string) *consumerEntry {
 		e = new(consumerEntry)
 	}
 	e.uuid, e.live, e.allocs = uuid, true, e.inline[:0]
-	st.consumers[uuid] = e
+	st.consumers.put(e)
 	return e
 }
 
 // entry returns the consumer's entry, creating it if needed.
 func (st *state) entry(uuid string) *consumerEntry {
-	if e := st.consumers[uuid]; e != nil {
+	if e := st.consumers.get(uuid); e != nil {
 		return e
 	}
 	return st.newEntry(uuid)
@@ -545,7 +548,7 @@ func (st *state) dropIfEmpty(e *consumerEntry) {
 	if e.hasRec || len(e.allocs) > 0 {
 		return
 	}
-	delete(st.consumers, e.uuid)
+	st.consumers.remove(e.uuid)
 	*e = consumerEntry{}
 	if len(st.free) < maxFree {
 		st.free = append(st.free, e)

@@ -45,7 +45,7 @@ func (t *writeTx) lookupConsumer(uuid string) *consumerEntry {
 	if s.missed && s.missC == uuid {
 		return nil
 	}
-	e := t.st.consumers[uuid]
+	e := t.st.consumers.get(uuid)
 	if e != nil {
 		s.lastC = e
 	} else {
