@@ -77,26 +77,34 @@ func sqliteBenchStore(b *testing.B, name string, build func(tx placement.Tx, i i
 	return s
 }
 
+// runCandidatesSQLite benchmarks req on s two ways, as runCandidates does
+// on memstore: "sqlite", a new answer each time, and "sqlite-buffer", every
+// answer built in one placement.CandidateBuffer.
+func runCandidatesSQLite(b *testing.B, s placement.Store, req placement.CandidateRequest, want int) {
+	b.Run("sqlite", func(b *testing.B) { runCandidatesOn(b, s, req, want, nil) })
+	b.Run("sqlite-buffer", func(b *testing.B) { runCandidatesOn(b, s, req, want, new(placement.CandidateBuffer)) })
+}
+
 func BenchmarkCandidatesSQLiteFlat1000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat1000", flatCompute, 1000), perfloadRequest(), 1000, nil)
+	runCandidatesSQLite(b, sqliteBenchStore(b, "flat1000", flatCompute, 1000), perfloadRequest(), 1000)
 }
 
 func BenchmarkCandidatesSQLiteFlat10000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat10000", flatCompute, 10000), perfloadRequest(), 10000, nil)
+	runCandidatesSQLite(b, sqliteBenchStore(b, "flat10000", flatCompute, 10000), perfloadRequest(), 10000)
 }
 
 func BenchmarkCandidatesSQLiteFlat100000Limit50(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(false), 50, nil)
+	runCandidatesSQLite(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(false), 50)
 }
 
 func BenchmarkCandidatesSQLiteFlat100000Limit50Random(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(true), 50, nil)
+	runCandidatesSQLite(b, sqliteBenchStore(b, "flat100000", flatCompute, 100000), limit50Request(true), 50)
 }
 
 func BenchmarkCandidatesSQLiteNested1000(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "nested1000", nestedTree, 1000), nestedRequest(), 2000, nil)
+	runCandidatesSQLite(b, sqliteBenchStore(b, "nested1000", nestedTree, 1000), nestedRequest(), 2000)
 }
 
 func BenchmarkCandidatesSQLiteWideTree(b *testing.B) {
-	runCandidatesOn(b, sqliteBenchStore(b, "wide", wideTree, 9), wideRequest(), 1000, nil)
+	runCandidatesSQLite(b, sqliteBenchStore(b, "wide", wideTree, 9), wideRequest(), 1000)
 }

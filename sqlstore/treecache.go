@@ -168,12 +168,17 @@ type rootList struct {
 	ok      bool
 }
 
+// listAllRoots is the smallest first page of roots that a stale cache
+// answers by listing every root.
+const listAllRoots = 1024
+
 // cachedRoots answers an unfiltered CandidateRoots query (q has no
 // Resources, Required or Forbidden) from the cached list of roots: when the
 // cache holds the list at the database's current version, or when q asks
-// for every root (no Limit), after listing them into the cache. ok is false
-// when the query is left to SQL (a page of roots while the cache is stale:
-// listing every root would cost more than the page).
+// for every root or a first page of at least listAllRoots (the ordered walk
+// of a request without a limit), after listing them into the cache. ok is
+// false when the query is left to SQL (a small or later page while the
+// cache is stale: listing every root could cost far more than the page).
 func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err error) {
 	var version int64
 	if err := t.one(qCandidateRootsVersion, nil, &version); err != nil {
@@ -184,7 +189,7 @@ func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err err
 	roots, hit := c.roots, c.ok && c.version == version
 	c.mu.Unlock()
 	if !hit {
-		if q.Limit > 0 {
+		if q.Limit > 0 && (q.Limit < listAllRoots || q.After != "") {
 			return nil, false, nil
 		}
 		if roots, err = t.roots(placement.RootQuery{}); err != nil {

@@ -84,18 +84,21 @@ func TestTreeCacheAgrees(t *testing.T) {
 		}
 		return out
 	}
-	// roots lists every root, and a page of them after one of the round's
-	// uuids.
-	roots := func(s placement.Store, after string) [2][]string {
-		var out [2][]string
+	// roots lists every root, a page of them after one of the round's
+	// uuids, and a first page large enough to fill a stale cache, in the
+	// order given (a permutation of 0, 1, 2): each may meet a stale cache.
+	roots := func(s placement.Store, after string, order []int) [3][]string {
+		var out [3][]string
+		queries := [3]placement.RootQuery{{}, {After: after, Limit: 3}, {Limit: 2000}}
 		err := s.View(ctx, func(tx placement.ReadTx) error {
 			cr := tx.(placement.CandidateReader)
-			var err error
-			if out[0], err = cr.CandidateRoots(placement.RootQuery{}); err != nil {
-				return err
+			for _, k := range order {
+				var err error
+				if out[k], err = cr.CandidateRoots(queries[k]); err != nil {
+					return err
+				}
 			}
-			out[1], err = cr.CandidateRoots(placement.RootQuery{After: after, Limit: 3})
-			return err
+			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -195,12 +198,13 @@ func TestTreeCacheAgrees(t *testing.T) {
 			if err == nil {
 				okOps[op]++
 			}
-			want, wantRoots := trees(plain, mine), roots(plain, p)
+			order := rapid.Permutation([]int{0, 1, 2}).Draw(rt, "rootQueries")
+			want, wantRoots := trees(plain, mine), roots(plain, p, order)
 			for i, s := range stores {
 				if d := cmp.Diff(want, trees(s, mine)); d != "" {
 					rt.Fatalf("step %d (last error %v): store %d's trees differ from the uncached ones (-want +got):\n%s", step, err, i, d)
 				}
-				if d := cmp.Diff(wantRoots, roots(s, p)); d != "" {
+				if d := cmp.Diff(wantRoots, roots(s, p, order)); d != "" {
 					rt.Fatalf("step %d (last error %v): store %d's roots differ from the uncached ones (-want +got):\n%s", step, err, i, d)
 				}
 			}
