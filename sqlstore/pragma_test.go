@@ -15,7 +15,7 @@ import (
 func TestSQLitePragmas(t *testing.T) {
 	s := newSQLite(t)
 	ctx := context.Background()
-	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "10000", "wal_autocheckpoint": "16000", "page_size": "1024"} {
+	for pragma, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "10000", "wal_autocheckpoint": "16000", "page_size": "1024", "mmap_size": "1073741824"} {
 		var got string
 		if err := s.DB().QueryRowxContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil || got != want {
 			t.Errorf("PRAGMA %s = %q, %v; want %q", pragma, got, err, want)

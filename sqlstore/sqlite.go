@@ -28,7 +28,13 @@ const sqliteDriver = "sqlstore-sqlite3"
 // (5-10% of a claim's CPU time), at no measurable cost to reads. Then:
 // checkpoint inside a commit only when the WAL has grown past 16000 pages
 // (the background checkpointer does most of the work; see checkpoint.go).
-const sqliteConnSetup = `PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 16000`
+// Reads map up to 1 GiB of the database file into memory (mmap_size), so
+// that a page missing from a connection's cache costs a memory access rather
+// than a pread system call: provider reads 108,000/s -> 118,000-129,000/s,
+// and large candidates queries over 10,000 flat providers 11-13 ms -> 8.5 ms.
+// (Writes still go through the VFS; an I/O error while reading a mapped
+// page would be a SIGBUS: another reason for a local disk.)
+const sqliteConnSetup = `PRAGMA page_size = 1024; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 16000; PRAGMA mmap_size = 1073741824`
 
 func init() {
 	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
@@ -45,7 +51,9 @@ func init() {
 // WithSynchronousFull). Several processes may open the same file; their
 // writes are serialised by SQLite's lock. Use a file on a local disk (WAL
 // needs shared memory: not a network file system). SQLite's page caches
-// take up to 32 MiB for the writer and 8 MiB per reader.
+// take up to 32 MiB for the writer and 8 MiB per reader; each connection
+// maps up to 1 GiB of the file (address space, not memory: see
+// sqliteConnSetup).
 func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {
