@@ -362,7 +362,9 @@ const (
 	sqliteProvidersByRoot   = providerCols + `WHERE p.root_uuid = +?` + sqliteProviderExact + sqliteProviderSets
 	// Providers with one of a JSON array of traits, by the trait index (the
 	// candidates planner's sharing providers: MISC_SHARES_VIA_AGGREGATE).
-	sqliteProvidersByTrait = providerCols + `WHERE p.id IN (SELECT pt.provider_id FROM provider_traits pt WHERE pt.trait IN (SELECT value FROM json_each(?)))` + sqliteProviderExact + sqliteProviderSets
+	// The CROSS JOIN looks each trait up in the index: "pt.trait IN (SELECT
+	// value FROM json_each(?))" cost 20 µs more on 100,000 providers.
+	sqliteProvidersByTrait = providerCols + `WHERE p.id IN (SELECT pt.provider_id FROM json_each(?) AS r CROSS JOIN provider_traits pt WHERE pt.trait = r.value)` + sqliteProviderExact + sqliteProviderSets
 
 	sqliteResources = `SELECT c.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio, i.created_at, i.updated_at, COALESCE(u.used, 0)
 FROM resource_providers p
