@@ -58,6 +58,20 @@
 // compares-and-swaps it when writing, and retries internally (10 attempts by
 // default, WithAllocationRetries) if another writer got there first.
 //
+// # Allocation candidates
+//
+// Engine.AllocationCandidates answers a scheduler's "where does this fit?"
+// (Placement's GET /allocation_candidates): request groups with resources,
+// traits, aggregates and trees, group_policy, same_subtree and
+// root_required, over nested trees and sharing providers. Each allocation
+// request it returns can be claimed as it is with SetAllocations; the
+// claim re-checks capacity, so a candidate that another claim used up in
+// the meantime is refused, never over-committed. Generation stops at a cap,
+// and the order of anchors is documented on CandidateRequest (optionally
+// drawn from a seed). AllocationCandidatesInto builds the answer in a
+// CandidateBuffer reused from one query to the next, sparing the garbage
+// collector the memory of large answers.
+//
 // # Authorization
 //
 // Every Engine method asks the Authorizer before touching the store, with
