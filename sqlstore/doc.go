@@ -93,11 +93,12 @@
 // each provider (inventories with usage, traits, aggregates, parent),
 // checked at every query against a version per provider that every
 // process's writes change (schema version 3; treecache.go): a query over
-// many providers reads one row of integers per provider and the details of
-// only those changed since. The list of every root, which the random order
-// reads at every query, is cached too, checked against a version of the
-// set of roots (schema version 4). WithTreeCache sizes the cache or turns
-// both off.
+// many providers reads one row of integers per provider, from an index
+// (schema version 5), and the details of only those changed since. The
+// roots in uuid order are cached too (every root, which the random order
+// reads at every query, or the first pages of the ordered walk), checked
+// against a version of the set of roots (schema version 4). WithTreeCache
+// sizes the cache or turns both off.
 //
 // SQL is static text with bound parameters only; lists are bound as one
 // JSON parameter (json_each on SQLite, jsonb_array_elements on

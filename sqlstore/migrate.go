@@ -64,7 +64,7 @@ func migrations(d Dialect) ([]migration, error) {
 
 // SchemaVersion is the schema version this code writes (the number of
 // migrations of each dialect).
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 // migrate applies the missing migrations, each in its own transaction, and
 // refuses a database whose version is newer than the code. It is safe to

@@ -157,14 +157,17 @@ func (t *txn) bumpVersions() error {
 	return t.fail("provider versions", err)
 }
 
-// rootList is the cached list of every root, sorted, at a version of the
-// set of roots (schema version 4). The random order lists every root at
-// every query; on SQLite that costs about a third of a microsecond per
-// root, and the set of roots seldom changes.
+// rootList caches the roots in uuid order at a version of the set of roots
+// (schema version 4): every root, or the first ones (a prefix of the list,
+// read page by page by the ordered walk). The random order lists every root
+// at every query, and the ordered walk with a limit asks for the same first
+// page again and again; on SQLite a root read costs about a third of a
+// microsecond, and the set of roots seldom changes.
 type rootList struct {
 	mu      sync.Mutex
 	version int64
-	roots   []string // never modified once cached
+	roots   []string // never modified once cached (extended by copying)
+	all     bool     // roots is every root, not only the first ones
 	ok      bool
 }
 
@@ -173,12 +176,18 @@ type rootList struct {
 const listAllRoots = 1024
 
 // cachedRoots answers an unfiltered CandidateRoots query (q has no
-// Resources, Required or Forbidden) from the cached list of roots: when the
-// cache holds the list at the database's current version, or when q asks
-// for every root or a first page of at least listAllRoots (the ordered walk
-// of a request without a limit), after listing them into the cache. ok is
-// false when the query is left to SQL (a small or later page while the
-// cache is stale: listing every root could cost far more than the page).
+// Resources, Required or Forbidden) from the cache of roots at the
+// database's current version, which it fills as it goes:
+//   - a page that lies within the cached first roots, or any query once
+//     they are all cached, is answered from the cache;
+//   - a query for every root, or a first page of at least listAllRoots (the
+//     ordered walk of a request without a limit), lists every root into
+//     the cache;
+//   - the page that follows the cached first roots (the first page, when
+//     none is cached) is read in SQL and appended to them.
+//
+// ok is false when the query is left to SQL (a page beyond the cached
+// roots: listing every root could cost far more than the page).
 func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err error) {
 	var version int64
 	if err := t.one(qCandidateRootsVersion, nil, &version); err != nil {
@@ -186,25 +195,35 @@ func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err err
 	}
 	c := &t.s.trees.roots
 	c.mu.Lock()
-	roots, hit := c.roots, c.ok && c.version == version
-	c.mu.Unlock()
-	if !hit {
-		if q.Limit > 0 && (q.Limit < listAllRoots || q.After != "") {
-			return nil, false, nil
-		}
-		if roots, err = t.roots(placement.RootQuery{}); err != nil {
-			return nil, false, err
-		}
-		c.mu.Lock()
-		c.version, c.roots, c.ok = version, roots, true
-		c.mu.Unlock()
+	roots, all := c.roots, c.all
+	if !c.ok || c.version != version {
+		roots, all = nil, false
 	}
+	c.mu.Unlock()
 	lo := 0
 	if q.After != "" {
 		lo, _ = slices.BinarySearch(roots, q.After)
 		if lo < len(roots) && roots[lo] == q.After {
 			lo++
 		}
+	}
+	switch {
+	case all || (q.Limit > 0 && lo+q.Limit <= len(roots)):
+		// In the cache.
+	case q.Limit == 0 || (q.After == "" && q.Limit >= listAllRoots):
+		if roots, err = t.roots(placement.RootQuery{}); err != nil {
+			return nil, false, err
+		}
+		t.s.trees.storeRoots(version, roots, true)
+	case lo == len(roots) && (q.After == "" || (len(roots) > 0 && q.After == roots[len(roots)-1])):
+		page, err := t.roots(q)
+		if err != nil {
+			return nil, false, err
+		}
+		t.s.trees.storeRoots(version, append(slices.Clip(roots), page...), len(page) < q.Limit)
+		return page, true, nil
+	default:
+		return nil, false, nil
 	}
 	hi := len(roots)
 	if q.Limit > 0 {
@@ -214,4 +233,16 @@ func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err err
 		return nil, true, nil
 	}
 	return slices.Clip(roots[lo:hi]), true, nil
+}
+
+// storeRoots caches roots (all of them, or the first ones) at version,
+// unless another reader cached as many of them (or all) meanwhile.
+func (c *treeCache) storeRoots(version int64, roots []string, all bool) {
+	r := &c.roots
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ok && r.version == version && (r.all || (!all && len(r.roots) >= len(roots))) {
+		return
+	}
+	r.version, r.roots, r.all, r.ok = version, roots, all, true
 }

@@ -85,14 +85,31 @@ func TestTreeCacheAgrees(t *testing.T) {
 		return out
 	}
 	// roots lists every root, a page of them after one of the round's
-	// uuids, and a first page large enough to fill a stale cache, in the
-	// order given (a permutation of 0, 1, 2): each may meet a stale cache.
-	roots := func(s placement.Store, after string, order []int) [3][]string {
-		var out [3][]string
+	// uuids, a first page large enough to fill a stale cache, and every
+	// root again page by page from the first (pages of size walk), in the
+	// order given (a permutation of 0..3): each may meet a stale cache, or
+	// one that holds only the first roots.
+	roots := func(s placement.Store, after string, order []int, walk int) [4][]string {
+		var out [4][]string
 		queries := [3]placement.RootQuery{{}, {After: after, Limit: 3}, {Limit: 2000}}
 		err := s.View(ctx, func(tx placement.ReadTx) error {
 			cr := tx.(placement.CandidateReader)
 			for _, k := range order {
+				if k == 3 {
+					q := placement.RootQuery{Limit: walk}
+					for {
+						page, err := cr.CandidateRoots(q)
+						if err != nil {
+							return err
+						}
+						out[3] = append(out[3], page...)
+						if len(page) < walk {
+							break
+						}
+						q.After = page[len(page)-1]
+					}
+					continue
+				}
 				var err error
 				if out[k], err = cr.CandidateRoots(queries[k]); err != nil {
 					return err
@@ -198,14 +215,16 @@ func TestTreeCacheAgrees(t *testing.T) {
 			if err == nil {
 				okOps[op]++
 			}
-			order := rapid.Permutation([]int{0, 1, 2}).Draw(rt, "rootQueries")
-			want, wantRoots := trees(plain, mine), roots(plain, p, order)
+			order := rapid.Permutation([]int{0, 1, 2, 3}).Draw(rt, "rootQueries")
+			walk := rapid.IntRange(1, 4).Draw(rt, "walkPage")
+			want, wantRoots := trees(plain, mine), roots(plain, p, order, walk)
 			for i, s := range stores {
+				// Roots first: trees lists every root, which fills the cache.
+				if d := cmp.Diff(wantRoots, roots(s, p, order, walk)); d != "" {
+					rt.Fatalf("step %d (last error %v): store %d's roots differ from the uncached ones (-want +got):\n%s", step, err, i, d)
+				}
 				if d := cmp.Diff(want, trees(s, mine)); d != "" {
 					rt.Fatalf("step %d (last error %v): store %d's trees differ from the uncached ones (-want +got):\n%s", step, err, i, d)
-				}
-				if d := cmp.Diff(wantRoots, roots(s, p, order)); d != "" {
-					rt.Fatalf("step %d (last error %v): store %d's roots differ from the uncached ones (-want +got):\n%s", step, err, i, d)
 				}
 			}
 		}
