@@ -65,7 +65,7 @@ func (s *Store) Restore(snap *Snapshot) {
 	st := newState()
 	for _, sp := range snap.providers {
 		p := newProvider(sp.rec)
-		p.traits, p.aggs = slices.Clone(sp.traits), slices.Clone(sp.aggs)
+		p.traits, p.aggs = st.intern(slices.Clone(sp.traits)), st.intern(slices.Clone(sp.aggs))
 		for _, inv := range sp.inventories {
 			p.res = append(p.res, placement.ProviderResource{Inventory: inv})
 		}

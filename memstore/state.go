@@ -33,6 +33,9 @@ type state struct {
 	byProject map[string]*projectMembers
 	free      []*consumerEntry // dropped entries, for reuse
 	lastProj  *projectMembers  // the project a record joined last
+
+	// sets holds the trait and aggregate sets of providers (see intern).
+	sets map[string][]string
 }
 
 func newState() *state {
@@ -728,6 +731,33 @@ func sortAllocations(allocs []allocation) {
 
 // sortedUnique returns a sorted copy of names without duplicates (nil for
 // none).
+// maxSets bounds state.sets; when full it starts again empty (the sets
+// already shared stay shared).
+const maxSets = 1024
+
+// intern returns a slice equal to set (sorted, unique: a provider's traits or
+// aggregates) shared with every provider given an equal one lately. The
+// sets are never modified (a change replaces a provider's slice), so
+// sharing is safe, and a deployment's providers mostly have a few distinct
+// sets: the candidates planner, reading the traits and aggregates of
+// thousands of providers, then finds them in the processor's cache instead
+// of one load from memory per provider and kind.
+func (st *state) intern(set []string) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	key := strings.Join(set, "\x00")
+	if s, ok := st.sets[key]; ok && slices.Equal(s, set) { // (names with NUL could collide)
+		return s
+	}
+	if st.sets == nil || len(st.sets) >= maxSets {
+		st.sets = make(map[string][]string)
+	}
+	set = slices.Clip(set)
+	st.sets[key] = set
+	return set
+}
+
 func sortedUnique(names []string) []string {
 	if len(names) == 0 {
 		return nil

@@ -339,7 +339,7 @@ func (t *writeTx) SetProviderTraits(provider string, traits []string) error {
 	if err != nil {
 		return err
 	}
-	old := st.setLinks(st.byTrait, p, &p.traits, sortedUnique(traits))
+	old := st.setLinks(st.byTrait, p, &p.traits, st.intern(sortedUnique(traits)))
 	t.s.pushFunc(func() { st.setLinks(st.byTrait, p, &p.traits, old) })
 	return nil
 }
@@ -355,7 +355,7 @@ func (t *writeTx) SetProviderAggregates(provider string, aggregates []string) er
 	if err != nil {
 		return err
 	}
-	old := st.setLinks(st.byAgg, p, &p.aggs, sortedUnique(aggregates))
+	old := st.setLinks(st.byAgg, p, &p.aggs, st.intern(sortedUnique(aggregates)))
 	t.s.pushFunc(func() { st.setLinks(st.byAgg, p, &p.aggs, old) })
 	return nil
 }
