@@ -60,6 +60,8 @@ func (a *arena[T]) take(n, hint int) []T {
 	return a.buf[l : l+n : l+n]
 }
 
+// next returns an empty chunk for at least n elements: the largest spare
+// one when it is large enough, else a new one of max(n, hint).
 func (a *arena[T]) next(n, hint int) []T {
 	if !a.recycle {
 		return make([]T, 0, max(n, hint))
