@@ -729,8 +729,6 @@ func sortAllocations(allocs []allocation) {
 	}
 }
 
-// sortedUnique returns a sorted copy of names without duplicates (nil for
-// none).
 // maxSets bounds state.sets; when full it starts again empty (the sets
 // already shared stay shared).
 const maxSets = 1024
@@ -758,6 +756,8 @@ func (st *state) intern(set []string) []string {
 	return set
 }
 
+// sortedUnique returns a sorted copy of names without duplicates (nil for
+// none).
 func sortedUnique(names []string) []string {
 	if len(names) == 0 {
 		return nil

@@ -145,11 +145,12 @@ func WithImmediateTransactions() Option {
 
 // WithTreeCache sets how many providers an SQLite Store keeps in memory
 // for the allocation candidates' reads (default 200,000; 0 turns the cache
-// off, and the cache of the list of roots with it). Entries are checked against the database at every read, so the
-// cache never changes an answer, only its cost: a query reads one row per
-// provider plus the details of the providers changed since they were
-// cached. Each entry costs roughly 100 bytes plus its inventories, traits
-// and aggregates. PostgreSQL Stores have no such cache.
+// off, and the cache of the roots with it). Entries are checked against the
+// database at every read, so the cache never changes an answer, only its
+// cost: a query reads one row per provider plus the details of the
+// providers changed since they were cached. Each entry costs roughly 100
+// bytes plus its inventories, traits and aggregates. PostgreSQL Stores have
+// no such cache.
 func WithTreeCache(providers int) Option {
 	return func(c *config) error {
 		if providers < 0 {
