@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -34,6 +35,13 @@ func benchStore(b *testing.B, name string, build func(tx placement.Tx, i int) er
 	if s, ok := benchStores[name]; ok {
 		return s
 	}
+	s := buildStore(b, build, n)
+	benchStores[name] = s
+	return s
+}
+
+// buildStore builds a new store of n providers with build.
+func buildStore(b *testing.B, build func(tx placement.Tx, i int) error, n int) placement.Store {
 	s := memstore.New()
 	for lo := 0; lo < n; lo += 1000 {
 		err := s.Update(context.Background(), func(tx placement.Tx) error {
@@ -48,7 +56,6 @@ func benchStore(b *testing.B, name string, build func(tx placement.Tx, i int) er
 			b.Fatal(err)
 		}
 	}
-	benchStores[name] = s
 	return s
 }
 
@@ -308,4 +315,25 @@ func BenchmarkCandidatesOutputFloor(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkStoreGC times a full garbage collection with the flat store of
+// 10,000 providers live (and little else: the store is built afresh), and reports the heap it takes
+// per provider: the marking a large answer's allocations bring on, every
+// few calls, in the plain AllocationCandidates (see
+// BenchmarkCandidatesOutputFloor).
+func BenchmarkStoreGC(b *testing.B) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	s := buildStore(b, flatCompute, 10000)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ResetTimer()
+	for range b.N {
+		runtime.GC()
+	}
+	b.StopTimer()
+	runtime.KeepAlive(s)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/10000, "heapB/provider")
 }

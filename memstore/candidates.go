@@ -154,22 +154,14 @@ func fits(p *provider, class string, amount int64) bool {
 // treeFits reports whether, for every demand, some provider of the tree
 // rooted at root has room for it.
 func (st *state) treeFits(root *provider, demands []placement.ResourceAmount) bool {
-	var members map[string]*provider
+	below := st.byRoot[root.rec.UUID]
 	for _, ra := range demands {
 		if fits(root, ra.Class, ra.Amount) {
 			continue
 		}
-		if root.treeSize == 1 && root.rec.RootUUID == root.rec.UUID {
-			return false // a tree of one provider
-		}
-		if members == nil {
-			if members = st.byRoot[root.rec.UUID]; members == nil {
-				return false
-			}
-		}
 		ok := false
-		for _, p := range members {
-			if p != root && fits(p, ra.Class, ra.Amount) {
+		for p := range below {
+			if fits(p, ra.Class, ra.Amount) {
 				ok = true
 				break
 			}
@@ -207,7 +199,7 @@ func (t *readTx) CandidateRoots(q placement.RootQuery) ([]string, error) {
 		return nil, nil
 	}
 	left := st.roots.n // an upper bound of the roots after q.After
-	var rare map[string]*provider
+	var rare provSet
 	for _, tr := range q.Required {
 		set := st.byTrait[tr]
 		if len(set) == 0 {
@@ -219,7 +211,7 @@ func (t *readTx) CandidateRoots(q placement.RootQuery) ([]string, error) {
 	}
 	if rare != nil && len(rare)*8 < left {
 		var found []*provider
-		for _, p := range rare {
+		for p := range rare {
 			if p.rec.ParentUUID == "" && (q.After == "" || p.rec.UUID > q.After) && st.rootPasses(p, &q) {
 				found = append(found, p)
 			}
@@ -338,7 +330,7 @@ func (st *state) trees(roots []string) []*placement.TreeProvider {
 				// the trees so far (appends would grow it in steps,
 				// copying it at each), within the number of providers.
 				mean := (len(out) + len(m)) / (k + 1)
-				out = slices.Grow(out, min(len(m)+mean*(len(roots)-k-1), len(st.providers)-len(out)))
+				out = slices.Grow(out, min(len(m)+mean*(len(roots)-k-1), st.provIdx.n-len(out)))
 			}
 			out = append(out, m...)
 		}
@@ -363,9 +355,11 @@ func (st *state) members(root *provider) []*placement.TreeProvider {
 	if m := root.members.Load(); m != nil {
 		return *m
 	}
-	set := st.byRoot[root.rec.UUID]
-	tps := make([]placement.TreeProvider, 0, len(set))
-	for _, p := range set {
+	tps := make([]placement.TreeProvider, 0, root.treeSize)
+	if root.rec.RootUUID == root.rec.UUID {
+		tps = append(tps, root.tp)
+	}
+	for p := range st.byRoot[root.rec.UUID] {
 		tps = append(tps, p.tp)
 	}
 	slices.SortFunc(tps, func(a, b placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) })
@@ -397,7 +391,7 @@ func (st *state) providersWithCapacity(q *placement.CapacityQuery) []placement.P
 		return true
 	}
 	var found []*provider
-	var smallest map[string]*provider
+	var smallest provSet
 	for _, ra := range q.Resources {
 		set := st.byClass[ra.Class]
 		if len(set) == 0 {
@@ -408,7 +402,7 @@ func (st *state) providersWithCapacity(q *placement.CapacityQuery) []placement.P
 		}
 	}
 	if smallest != nil && q.UUID == "" && q.Name == "" && len(smallest) < st.queryCost(&q.ProviderQuery) {
-		for _, p := range smallest {
+		for p := range smallest {
 			if matches(p, &q.ProviderQuery) && ok(p) {
 				found = append(found, p)
 			}

@@ -48,10 +48,10 @@ func DumpInternal(s *Store) Internal {
 }
 
 func dumpState(st *state) Internal {
-	idx := func(m map[string]map[string]*provider) map[string][]string {
+	idx := func(m map[string]provSet) map[string][]string {
 		out := map[string][]string{}
 		for k, set := range m {
-			out[k] = slices.Sorted(maps.Keys(set))
+			out[k] = slices.Sorted(uuidsOfSet(set))
 		}
 		return out
 	}
@@ -70,7 +70,8 @@ func dumpState(st *state) Internal {
 		ByProject: map[string][]string{},
 		Allocs:    map[string][]placement.AllocationRecord{},
 	}
-	for u, p := range st.providers {
+	for p := range st.eachProvider {
+		u := p.rec.UUID
 		d.Providers[u] = InternalProvider{
 			Rec: p.rec, Res: slices.Clone(p.res), Extra: maps.Clone(p.extra),
 			Traits: slices.Clone(p.traits), Aggs: slices.Clone(p.aggs),
@@ -107,6 +108,17 @@ func dumpState(st *state) Internal {
 	return d
 }
 
+// uuidsOfSet yields the uuids of a set's members.
+func uuidsOfSet(set provSet) func(yield func(string) bool) {
+	return func(yield func(string) bool) {
+		for p := range set {
+			if !yield(p.rec.UUID) {
+				return
+			}
+		}
+	}
+}
+
 // CheckInternal verifies that every index and usage of s is what a rebuild
 // from its primary records gives, and that every index points at the live
 // provider objects. It returns a description of the first problems found.
@@ -121,7 +133,7 @@ func CheckInternal(s *Store) error {
 	defer s.mu.RUnlock()
 	st := s.st
 	same := func(what string, p *provider) error {
-		if st.providers[p.rec.UUID] != p {
+		if st.provider(p.rec.UUID) != p {
 			return fmt.Errorf("%s points at a stale provider object %s", what, p.rec.UUID)
 		}
 		return nil
@@ -155,9 +167,14 @@ func CheckInternal(s *Store) error {
 	if count != st.roots.n {
 		return fmt.Errorf("roots counts %d entries, has %d", st.roots.n, count)
 	}
-	for u, p := range st.providers {
-		if p.treeSize != len(st.byRoot[u]) {
-			return fmt.Errorf("provider %s: treeSize %d, byRoot has %d", u, p.treeSize, len(st.byRoot[u]))
+	sizes := map[string]int{}
+	for p := range st.eachProvider {
+		sizes[p.rec.RootUUID]++
+	}
+	for p := range st.eachProvider {
+		u := p.rec.UUID
+		if size := sizes[u]; p.treeSize != size {
+			return fmt.Errorf("provider %s: treeSize %d, root of %d providers", u, p.treeSize, size)
 		}
 		want := placement.TreeProvider{UUID: p.rec.UUID, ParentUUID: p.rec.ParentUUID, RootUUID: p.rec.RootUUID,
 			Resources: p.res, Traits: p.traits, Aggregates: p.aggs}
@@ -166,12 +183,19 @@ func CheckInternal(s *Store) error {
 			return fmt.Errorf("provider %s: tp out of step with the provider:\n%s", u, diff)
 		}
 	}
-	for name, idx := range map[string]map[string]map[string]*provider{"children": st.children, "byRoot": st.byRoot, "byTrait": st.byTrait, "byAgg": st.byAgg, "byClass": st.byClass} {
+	for root, set := range st.byRoot {
+		for p := range set {
+			if p.rec.RootUUID != root || p.rec.UUID == root {
+				return fmt.Errorf("byRoot[%s] has provider %s of root %s", root, p.rec.UUID, p.rec.RootUUID)
+			}
+		}
+	}
+	for name, idx := range map[string]map[string]provSet{"children": st.children, "byRoot": st.byRoot, "byTrait": st.byTrait, "byAgg": st.byAgg, "byClass": st.byClass} {
 		for k, set := range idx {
 			if len(set) == 0 {
 				return fmt.Errorf("%s[%s] is an empty set", name, k)
 			}
-			for _, p := range set {
+			for p := range set {
 				if err := same(name+"["+k+"]", p); err != nil {
 					return err
 				}
@@ -223,17 +247,10 @@ func CheckInternal(s *Store) error {
 	if err := checkIndex(&st.provIdx); err != nil {
 		return fmt.Errorf("provider index: %v", err)
 	}
-	if st.provIdx.n != len(st.providers) {
-		return fmt.Errorf("provider index has %d entries, the map %d", st.provIdx.n, len(st.providers))
-	}
 	for p := range st.provIdx.all {
-		if st.providers[p.rec.UUID] != p {
-			return fmt.Errorf("provider index has a stale provider %s", p.rec.UUID)
-		}
-	}
-	for u, p := range st.providers {
+		u := p.rec.UUID
 		if st.provider(u) != p {
-			return fmt.Errorf("provider index does not find %s", u)
+			return fmt.Errorf("provider index has a stale provider %s", u)
 		}
 		if !p.live {
 			return fmt.Errorf("provider %s is indexed but not live", u)

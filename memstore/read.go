@@ -62,14 +62,14 @@ func (st *state) query(q *placement.ProviderQuery) []placement.ResourceProvider 
 // queryCost returns the size of the candidate set queryProviders scans for
 // q (for a query with neither UUID nor Name).
 func (st *state) queryCost(q *placement.ProviderQuery) int {
-	best := len(st.providers)
+	best := st.provIdx.n
 	if q.Parent != "" {
 		best = min(best, len(st.children[q.Parent]))
 	}
 	if q.Root != "" {
-		best = min(best, len(st.byRoot[q.Root]))
+		best = min(best, st.treeLen(q.Root))
 	}
-	group := func(idx map[string]map[string]*provider, g []string) {
+	group := func(idx map[string]provSet, g []string) {
 		n := 0
 		for _, name := range g {
 			n += len(idx[name])
@@ -85,6 +85,15 @@ func (st *state) queryCost(q *placement.ProviderQuery) int {
 	return best
 }
 
+// treeLen returns the number of providers whose root is the provider with
+// this uuid (0 if there is none).
+func (st *state) treeLen(root string) int {
+	if rp := st.provider(root); rp != nil {
+		return rp.treeSize
+	}
+	return len(st.byRoot[root])
+}
+
 // queryProviders is query returning the provider objects, sorted by uuid.
 func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
 	one := func(p *provider) []*provider {
@@ -95,7 +104,7 @@ func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
 	}
 	switch {
 	case q.UUID != "":
-		return one(st.providers[q.UUID])
+		return one(st.provider(q.UUID))
 	case q.Name != "":
 		return one(st.byName[q.Name])
 	}
@@ -103,30 +112,35 @@ func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
 	// Candidate sources: one set (Parent, Root), the union of the sets
 	// of an any-of group (its members are deduplicated by scanning each
 	// provider only from the first alternative it has), or every provider.
-	best := len(st.providers) + 1
-	var bestSet map[string]*provider
+	best := st.provIdx.n + 1
+	var bestSet provSet
+	var bestRoot *provider // a tree's root, scanned with bestSet (below it)
 	var bestGroup []string
-	var bestIdx map[string]map[string]*provider
+	var bestIdx map[string]provSet
 	var bestLinks func(*provider) []string
-	consider := func(set map[string]*provider) {
-		if len(set) < best {
-			best, bestSet, bestGroup = len(set), set, nil
+	consider := func(n int, set provSet, root *provider) {
+		if n < best {
+			best, bestSet, bestRoot, bestGroup = n, set, root, nil
 		}
 	}
-	considerGroup := func(idx map[string]map[string]*provider, group []string, links func(*provider) []string) {
+	considerGroup := func(idx map[string]provSet, group []string, links func(*provider) []string) {
 		n := 0
 		for _, name := range group {
 			n += len(idx[name])
 		}
 		if n < best {
-			best, bestSet, bestGroup, bestIdx, bestLinks = n, nil, group, idx, links
+			best, bestSet, bestRoot, bestGroup, bestIdx, bestLinks = n, nil, nil, group, idx, links
 		}
 	}
 	if q.Parent != "" {
-		consider(st.children[q.Parent])
+		consider(len(st.children[q.Parent]), st.children[q.Parent], nil)
 	}
 	if q.Root != "" {
-		consider(st.byRoot[q.Root])
+		rp := st.provider(q.Root)
+		if rp != nil && rp.rec.RootUUID != q.Root {
+			rp = nil
+		}
+		consider(st.treeLen(q.Root), st.byRoot[q.Root], rp)
 	}
 	for _, g := range q.Required {
 		considerGroup(st.byTrait, g, providerTraits)
@@ -137,7 +151,7 @@ func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
 	if best == 0 {
 		return nil
 	}
-	found := make([]*provider, 0, min(best, len(st.providers), 256))
+	found := make([]*provider, 0, min(best, st.provIdx.n, 256))
 	keep := func(p *provider) {
 		if matches(p, q) {
 			found = append(found, p)
@@ -146,18 +160,21 @@ func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
 	switch {
 	case bestGroup != nil:
 		for i, name := range bestGroup {
-			for _, p := range bestIdx[name] {
+			for p := range bestIdx[name] {
 				if !containsAny(bestLinks(p), bestGroup[:i]) {
 					keep(p)
 				}
 			}
 		}
-	case bestSet != nil:
-		for _, p := range bestSet {
+	case bestSet != nil || bestRoot != nil:
+		if bestRoot != nil {
+			keep(bestRoot)
+		}
+		for p := range bestSet {
 			keep(p)
 		}
 	default:
-		for _, p := range st.providers {
+		for p := range st.eachProvider {
 			keep(p)
 		}
 	}
@@ -410,9 +427,9 @@ func (t *readTx) MaintainedUsages() ([]placement.UsageCount, error) {
 		return nil, err
 	}
 	var out []placement.UsageCount
-	for u, p := range t.st.providers {
+	for p := range t.st.eachProvider {
 		for _, r := range p.res {
-			out = append(out, placement.UsageCount{ProviderUUID: u, ResourceClass: r.ResourceClass, Used: r.Used, HasInventory: true})
+			out = append(out, placement.UsageCount{ProviderUUID: p.rec.UUID, ResourceClass: r.ResourceClass, Used: r.Used, HasInventory: true})
 		}
 	}
 	slices.SortFunc(out, compareUsageCounts)

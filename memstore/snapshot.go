@@ -32,7 +32,7 @@ func (s *Store) Snapshot() *Snapshot {
 	defer s.mu.RUnlock()
 	st := s.st
 	snap := &Snapshot{}
-	for _, p := range st.providers {
+	for p := range st.eachProvider {
 		sp := snapshotProvider{rec: p.rec, traits: slices.Clone(p.traits), aggs: slices.Clone(p.aggs)}
 		for _, r := range p.res {
 			sp.inventories = append(sp.inventories, r.Inventory)
@@ -82,7 +82,7 @@ func (s *Store) Restore(snap *Snapshot) {
 	}
 	byConsumer := map[string][]allocation{}
 	for _, a := range snap.allocs {
-		byConsumer[a.ConsumerUUID] = append(byConsumer[a.ConsumerUUID], allocation{p: st.providers[a.ProviderUUID], class: a.ResourceClass, used: a.Used})
+		byConsumer[a.ConsumerUUID] = append(byConsumer[a.ConsumerUUID], allocation{p: st.provider(a.ProviderUUID), class: a.ResourceClass, used: a.Used})
 	}
 	for c, allocs := range byConsumer {
 		sortAllocations(allocs)

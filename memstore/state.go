@@ -13,15 +13,17 @@ import (
 // index over them. Its methods keep the indexes in step and never fail; the
 // transaction methods validate before calling them.
 type state struct {
-	providers map[string]*provider // by uuid
-	provIdx   hashIndex[*provider] // the same, for the hottest lookups (provider)
-	byName    map[string]*provider
-	children  map[string]map[string]*provider // parent uuid -> uuid -> child
-	byRoot    map[string]map[string]*provider // root uuid -> uuid -> provider (the root included)
-	byTrait   map[string]map[string]*provider // trait -> providers having it
-	byAgg     map[string]map[string]*provider // aggregate -> member providers
-	byClass   map[string]map[string]*provider // class -> providers with inventory of it
-	roots     rootList                        // providers without a parent, sorted by uuid
+	// The indexes hold few pointers per provider: the garbage collector
+	// marks them all at every cycle, and a large answer (allocation
+	// candidates) starts a cycle every few calls.
+	provIdx  hashIndex[*provider] // by uuid (provider)
+	byName   map[string]*provider
+	children map[string]provSet // parent uuid -> children
+	byRoot   map[string]provSet // root uuid -> the providers below it (none: no entry)
+	byTrait  map[string]provSet // trait -> providers having it
+	byAgg    map[string]provSet // aggregate -> member providers
+	byClass  map[string]provSet // class -> providers with inventory of it
+	roots    rootList           // providers without a parent, sorted by uuid
 
 	classes map[string]placement.ResourceClass // custom classes
 	traits  map[string]placement.Trait         // custom traits
@@ -41,13 +43,12 @@ type state struct {
 func newState() *state {
 	return &state{
 		provIdx:   newHashIndex[*provider](),
-		providers: map[string]*provider{},
 		byName:    map[string]*provider{},
-		children:  map[string]map[string]*provider{},
-		byRoot:    map[string]map[string]*provider{},
-		byTrait:   map[string]map[string]*provider{},
-		byAgg:     map[string]map[string]*provider{},
-		byClass:   map[string]map[string]*provider{},
+		children:  map[string]provSet{},
+		byRoot:    map[string]provSet{},
+		byTrait:   map[string]provSet{},
+		byAgg:     map[string]provSet{},
+		byClass:   map[string]provSet{},
 		classes:   map[string]placement.ResourceClass{},
 		traits:    map[string]placement.Trait{},
 		consumers: newHashIndex[*consumerEntry](),
@@ -88,7 +89,7 @@ type provider struct {
 	extra  map[string]int64
 	traits []string // sorted, unique
 	aggs   []string // sorted, unique
-	// members caches, for Trees, copies of the tps of byRoot[rec.UUID]
+	// members caches, for Trees, copies of the tps of the tree rooted here
 	// sorted by uuid, side by side in one array: sorting a tree at every
 	// read cost more than the rest of Trees, and the planner reads the
 	// copies faster than tps scattered one per provider object. Built by
@@ -104,8 +105,8 @@ type provider struct {
 	// tp mirrors rec's uuids, res, traits and aggs (the same slices), for
 	// CandidateReader.Trees to point at; refresh keeps it in step.
 	tp placement.TreeProvider
-	// treeSize is len(byRoot[rec.UUID]): the number of providers whose
-	// root this one is.
+	// treeSize is the number of providers whose root this one is (see
+	// state.treeSize).
 	treeSize int
 }
 
@@ -215,18 +216,22 @@ func (p *provider) addUsage(class string, delta int64, hint int32) int32 {
 	return -1
 }
 
-func addTo(idx map[string]map[string]*provider, key string, p *provider) {
+// provSet is a set of providers, one entry of an index: keyed by the
+// object rather than by uuid, it holds one pointer per member.
+type provSet map[*provider]struct{}
+
+func addTo(idx map[string]provSet, key string, p *provider) {
 	m := idx[key]
 	if m == nil {
-		m = map[string]*provider{}
+		m = provSet{}
 		idx[key] = m
 	}
-	m[p.rec.UUID] = p
+	m[p] = struct{}{}
 }
 
-func removeFrom(idx map[string]map[string]*provider, key, uuid string) {
+func removeFrom(idx map[string]provSet, key string, p *provider) {
 	if m := idx[key]; m != nil {
-		delete(m, uuid)
+		delete(m, p)
 		if len(m) == 0 {
 			delete(idx, key)
 		}
@@ -236,7 +241,6 @@ func removeFrom(idx map[string]map[string]*provider, key, uuid string) {
 // indexProvider inserts p, with its current inventories, traits and
 // aggregates, into every index.
 func (st *state) indexProvider(p *provider) {
-	st.providers[p.rec.UUID] = p
 	st.provIdx.put(p)
 	st.byName[p.rec.Name] = p
 	if p.rec.ParentUUID != "" {
@@ -255,14 +259,16 @@ func (st *state) indexProvider(p *provider) {
 	if p.rec.ParentUUID == "" {
 		st.roots.insert(p)
 	}
-	p.treeSize = len(st.byRoot[p.rec.UUID])
+	p.treeSize = st.treeSize(p)
 	p.live = true
 	st.refresh(p)
 }
 
-// provider returns the provider with this uuid, or nil: st.providers[uuid],
-// faster.
+// provider returns the provider with this uuid, or nil.
 func (st *state) provider(uuid string) *provider { return st.provIdx.get(uuid) }
+
+// eachProvider yields every provider, in no particular order.
+func (st *state) eachProvider(yield func(*provider) bool) { st.provIdx.all(yield) }
 
 func (p *provider) indexKey() string { return p.rec.UUID }
 
@@ -384,21 +390,34 @@ func (x *hashIndex[V]) all(yield func(V) bool) {
 }
 
 // addToTree and removeFromTree change the byRoot index, keeping the root
-// provider's treeSize and members in step.
+// provider's treeSize and members in step. A root is not in its own set, so
+// that a tree of one provider (most of them) costs no set at all.
 func (st *state) addToTree(root string, p *provider) {
-	addTo(st.byRoot, root, p)
-	if rp := st.providers[root]; rp != nil {
-		rp.treeSize = len(st.byRoot[root])
+	if p.rec.UUID != root {
+		addTo(st.byRoot, root, p)
+	}
+	if rp := st.provider(root); rp != nil {
+		rp.treeSize = st.treeSize(rp)
 		rp.members.Store(nil)
 	}
 }
 
-func (st *state) removeFromTree(root, uuid string) {
-	removeFrom(st.byRoot, root, uuid)
-	if rp := st.providers[root]; rp != nil {
-		rp.treeSize = len(st.byRoot[root])
+func (st *state) removeFromTree(root string, p *provider) {
+	removeFrom(st.byRoot, root, p)
+	if rp := st.provider(root); rp != nil {
+		rp.treeSize = st.treeSize(rp)
 		rp.members.Store(nil)
 	}
+}
+
+// treeSize returns the number of providers whose root p is (p included if
+// it is its own root).
+func (st *state) treeSize(p *provider) int {
+	n := len(st.byRoot[p.rec.UUID])
+	if p.rec.RootUUID == p.rec.UUID {
+		n++
+	}
+	return n
 }
 
 // unindexProvider removes p from every index (p itself is left as it is, so
@@ -406,23 +425,22 @@ func (st *state) removeFromTree(root, uuid string) {
 func (st *state) unindexProvider(p *provider) {
 	u := p.rec.UUID
 	p.live = false
-	delete(st.providers, u)
 	st.provIdx.remove(u)
 	if st.byName[p.rec.Name] == p {
 		delete(st.byName, p.rec.Name)
 	}
 	if p.rec.ParentUUID != "" {
-		removeFrom(st.children, p.rec.ParentUUID, u)
+		removeFrom(st.children, p.rec.ParentUUID, p)
 	}
-	st.removeFromTree(p.rec.RootUUID, u)
+	st.removeFromTree(p.rec.RootUUID, p)
 	for _, t := range p.traits {
-		removeFrom(st.byTrait, t, u)
+		removeFrom(st.byTrait, t, p)
 	}
 	for _, a := range p.aggs {
-		removeFrom(st.byAgg, a, u)
+		removeFrom(st.byAgg, a, p)
 	}
 	for i := range p.res {
-		removeFrom(st.byClass, p.res[i].ResourceClass, u)
+		removeFrom(st.byClass, p.res[i].ResourceClass, p)
 	}
 	if p.rec.ParentUUID == "" {
 		st.roots.remove(u)
@@ -443,14 +461,14 @@ func (st *state) setProviderRecord(p *provider, rec placement.ResourceProvider) 
 	p.rec = rec
 	if old.ParentUUID != rec.ParentUUID {
 		if old.ParentUUID != "" {
-			removeFrom(st.children, old.ParentUUID, u)
+			removeFrom(st.children, old.ParentUUID, p)
 		}
 		if rec.ParentUUID != "" {
 			addTo(st.children, rec.ParentUUID, p)
 		}
 	}
 	if old.RootUUID != rec.RootUUID {
-		st.removeFromTree(old.RootUUID, u)
+		st.removeFromTree(old.RootUUID, p)
 		st.addToTree(rec.RootUUID, p)
 	}
 	switch {
@@ -494,7 +512,7 @@ func (st *state) deleteInventory(p *provider, class string) placement.Inventory 
 		}
 		p.extra[class] = r.Used
 	}
-	removeFrom(st.byClass, class, p.rec.UUID)
+	removeFrom(st.byClass, class, p)
 	st.refresh(p)
 	return r.Inventory
 }
@@ -502,13 +520,13 @@ func (st *state) deleteInventory(p *provider, class string) placement.Inventory 
 // setLinks replaces a sorted set of names of p (traits or aggregates) and
 // keeps idx in step; it returns the previous set. want must be sorted,
 // unique and owned by the store.
-func (st *state) setLinks(idx map[string]map[string]*provider, p *provider, have *[]string, want []string) []string {
+func (st *state) setLinks(idx map[string]provSet, p *provider, have *[]string, want []string) []string {
 	old := *have
 	i, j := 0, 0
 	for i < len(old) || j < len(want) {
 		switch {
 		case j == len(want) || (i < len(old) && old[i] < want[j]):
-			removeFrom(idx, old[i], p.rec.UUID)
+			removeFrom(idx, old[i], p)
 			i++
 		case i == len(old) || want[j] < old[i]:
 			addTo(idx, want[j], p)
@@ -665,7 +683,7 @@ func (st *state) renameClass(from, to string) {
 	if set := st.byClass[from]; set != nil {
 		delete(st.byClass, from)
 		st.byClass[to] = set
-		for _, p := range set {
+		for p := range set {
 			affected[p] = struct{}{}
 			i, _ := p.findClass(from)
 			p.res[i].ResourceClass = to
@@ -675,7 +693,7 @@ func (st *state) renameClass(from, to string) {
 			st.refresh(p)
 		}
 	}
-	for _, p := range st.providers {
+	for p := range st.eachProvider {
 		if v, ok := p.extra[from]; ok {
 			delete(p.extra, from)
 			p.extra[to] = v
@@ -703,7 +721,7 @@ func (st *state) classUsed(class string) bool {
 	if len(st.byClass[class]) > 0 {
 		return true
 	}
-	for _, p := range st.providers {
+	for p := range st.eachProvider {
 		if _, ok := p.extra[class]; ok {
 			return true
 		}

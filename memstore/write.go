@@ -117,13 +117,13 @@ func (t *writeTx) CreateProvider(rp placement.ResourceProvider) error {
 		return err
 	}
 	st := t.st
-	if st.providers[rp.UUID] != nil {
+	if st.provider(rp.UUID) != nil {
 		return &placement.ExistsError{Resource: "resource provider", Field: "uuid", Value: rp.UUID}
 	}
 	if st.byName[rp.Name] != nil {
 		return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: rp.Name}
 	}
-	if rp.ParentUUID != "" && st.providers[rp.ParentUUID] == nil {
+	if rp.ParentUUID != "" && st.provider(rp.ParentUUID) == nil {
 		return providerNotFound(rp.ParentUUID)
 	}
 	p := newProvider(rp)
@@ -147,7 +147,7 @@ func (t *writeTx) UpdateProvider(rp placement.ResourceProvider) error {
 	if other := st.byName[rp.Name]; other != nil && other != p {
 		return &placement.ExistsError{Resource: "resource provider", Field: "name", Value: rp.Name}
 	}
-	if rp.ParentUUID != "" && st.providers[rp.ParentUUID] == nil {
+	if rp.ParentUUID != "" && st.provider(rp.ParentUUID) == nil {
 		return providerNotFound(rp.ParentUUID)
 	}
 	old := p.rec
