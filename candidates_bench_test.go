@@ -317,11 +317,12 @@ func BenchmarkCandidatesOutputFloor(b *testing.B) {
 	}
 }
 
-// BenchmarkStoreGC times a full garbage collection with the flat store of
-// 10,000 providers live (and little else: the store is built afresh), and reports the heap it takes
-// per provider: the marking a large answer's allocations bring on, every
-// few calls, in the plain AllocationCandidates (see
-// BenchmarkCandidatesOutputFloor).
+// BenchmarkStoreGC times a full garbage collection with a flat store of
+// 10,000 providers live, built afresh, and reports the heap it takes per
+// provider: the marking that a large answer's allocations bring on every
+// few calls of the plain AllocationCandidates (see
+// BenchmarkCandidatesOutputFloor). Run it alone (-bench 'BenchmarkStoreGC$'):
+// the stores the other benchmarks build stay live in the process.
 func BenchmarkStoreGC(b *testing.B) {
 	var before, after runtime.MemStats
 	runtime.GC()
