@@ -355,11 +355,12 @@ func (st *state) members(root *provider) []*placement.TreeProvider {
 	if m := root.members.Load(); m != nil {
 		return *m
 	}
-	tps := make([]placement.TreeProvider, 0, root.treeSize)
-	if root.rec.RootUUID == root.rec.UUID {
-		tps = append(tps, root.tp)
+	rp, below, n := st.tree(root.rec.UUID)
+	tps := make([]placement.TreeProvider, 0, n)
+	if rp != nil {
+		tps = append(tps, rp.tp)
 	}
-	for p := range st.byRoot[root.rec.UUID] {
+	for p := range below {
 		tps = append(tps, p.tp)
 	}
 	slices.SortFunc(tps, func(a, b placement.TreeProvider) int { return strings.Compare(a.UUID, b.UUID) })

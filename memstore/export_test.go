@@ -51,7 +51,12 @@ func dumpState(st *state) Internal {
 	idx := func(m map[string]provSet) map[string][]string {
 		out := map[string][]string{}
 		for k, set := range m {
-			out[k] = slices.Sorted(uuidsOfSet(set))
+			var uuids []string
+			for p := range set {
+				uuids = append(uuids, p.rec.UUID)
+			}
+			slices.Sort(uuids)
+			out[k] = uuids
 		}
 		return out
 	}
@@ -106,17 +111,6 @@ func dumpState(st *state) Internal {
 		}
 	}
 	return d
-}
-
-// uuidsOfSet yields the uuids of a set's members.
-func uuidsOfSet(set provSet) func(yield func(string) bool) {
-	return func(yield func(string) bool) {
-		for p := range set {
-			if !yield(p.rec.UUID) {
-				return
-			}
-		}
-	}
 }
 
 // CheckInternal verifies that every index and usage of s is what a rebuild

@@ -67,7 +67,8 @@ func (st *state) queryCost(q *placement.ProviderQuery) int {
 		best = min(best, len(st.children[q.Parent]))
 	}
 	if q.Root != "" {
-		best = min(best, st.treeLen(q.Root))
+		_, _, n := st.tree(q.Root)
+		best = min(best, n)
 	}
 	group := func(idx map[string]provSet, g []string) {
 		n := 0
@@ -83,15 +84,6 @@ func (st *state) queryCost(q *placement.ProviderQuery) int {
 		group(st.byAgg, g)
 	}
 	return best
-}
-
-// treeLen returns the number of providers whose root is the provider with
-// this uuid (0 if there is none).
-func (st *state) treeLen(root string) int {
-	if rp := st.provider(root); rp != nil {
-		return rp.treeSize
-	}
-	return len(st.byRoot[root])
 }
 
 // queryProviders is query returning the provider objects, sorted by uuid.
@@ -136,11 +128,8 @@ func (st *state) queryProviders(q *placement.ProviderQuery) []*provider {
 		consider(len(st.children[q.Parent]), st.children[q.Parent], nil)
 	}
 	if q.Root != "" {
-		rp := st.provider(q.Root)
-		if rp != nil && rp.rec.RootUUID != q.Root {
-			rp = nil
-		}
-		consider(st.treeLen(q.Root), st.byRoot[q.Root], rp)
+		rp, below, n := st.tree(q.Root)
+		consider(n, below, rp)
 	}
 	for _, g := range q.Required {
 		considerGroup(st.byTrait, g, providerTraits)

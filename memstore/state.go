@@ -106,7 +106,7 @@ type provider struct {
 	// CandidateReader.Trees to point at; refresh keeps it in step.
 	tp placement.TreeProvider
 	// treeSize is the number of providers whose root this one is (see
-	// state.treeSize).
+	// state.tree).
 	treeSize int
 }
 
@@ -259,7 +259,7 @@ func (st *state) indexProvider(p *provider) {
 	if p.rec.ParentUUID == "" {
 		st.roots.insert(p)
 	}
-	p.treeSize = st.treeSize(p)
+	_, _, p.treeSize = st.tree(p.rec.UUID)
 	p.live = true
 	st.refresh(p)
 }
@@ -396,28 +396,33 @@ func (st *state) addToTree(root string, p *provider) {
 	if p.rec.UUID != root {
 		addTo(st.byRoot, root, p)
 	}
-	if rp := st.provider(root); rp != nil {
-		rp.treeSize = st.treeSize(rp)
-		rp.members.Store(nil)
-	}
+	st.treeChanged(root)
 }
 
 func (st *state) removeFromTree(root string, p *provider) {
 	removeFrom(st.byRoot, root, p)
+	st.treeChanged(root)
+}
+
+func (st *state) treeChanged(root string) {
 	if rp := st.provider(root); rp != nil {
-		rp.treeSize = st.treeSize(rp)
+		_, _, rp.treeSize = st.tree(root)
 		rp.members.Store(nil)
 	}
 }
 
-// treeSize returns the number of providers whose root p is (p included if
-// it is its own root).
-func (st *state) treeSize(p *provider) int {
-	n := len(st.byRoot[p.rec.UUID])
-	if p.rec.RootUUID == p.rec.UUID {
+// tree returns the providers whose root is the provider with uuid root:
+// that provider if it is its own root (else nil), the others (below), and
+// their number.
+func (st *state) tree(root string) (rp *provider, below provSet, n int) {
+	below = st.byRoot[root]
+	n = len(below)
+	if rp = st.provider(root); rp != nil && rp.rec.RootUUID == root {
 		n++
+	} else {
+		rp = nil
 	}
-	return n
+	return rp, below, n
 }
 
 // unindexProvider removes p from every index (p itself is left as it is, so
