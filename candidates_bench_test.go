@@ -338,3 +338,15 @@ func BenchmarkStoreGC(b *testing.B) {
 	runtime.KeepAlive(s)
 	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/10000, "heapB/provider")
 }
+
+// BenchmarkStoreBuild times building the flat store of 10,000 providers of
+// BenchmarkCandidatesFlat10000 (one Update per 1,000 providers, each
+// creating the provider and setting its inventories, trait and aggregate),
+// per provider: the cost of a bulk load, memstore's layout of the roots in
+// uuid order included.
+func BenchmarkStoreBuild(b *testing.B) {
+	for b.Loop() {
+		buildStore(b, flatCompute, 10000)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/10000, "ns/provider")
+}

@@ -28,6 +28,13 @@ var (
 type rootList struct {
 	chunks [][]rootEntry
 	n      int
+	// churn counts, per chunk, the entries inserted, replaced or removed
+	// since its providers were last laid out in order (see cluster.go);
+	// churned tells whether any count grew since the last look; left lists
+	// the providers removed since (see cluster.go).
+	churn   []int32
+	churned bool
+	left    []*provider
 	// flat caches every uuid in order, for the unfiltered queries: built
 	// by the first reader that needs it (readers may race to build it, so
 	// it is an atomic pointer), dropped by every insert and remove (under
@@ -77,14 +84,17 @@ func (l *rootList) after(u string) (ci, i int) {
 
 func (l *rootList) insert(p *provider) {
 	l.flat.Store(nil)
+	l.churned = true
 	e := rootEntry{p.rec.UUID, p}
 	ci, i, found := l.seek(e.uuid)
 	if found {
 		l.chunks[ci][i] = e
+		l.churn[ci]++
 		return
 	}
 	if len(l.chunks) == 0 {
 		l.chunks = [][]rootEntry{{e}}
+		l.churn = []int32{1}
 		l.n = 1
 		return
 	}
@@ -94,11 +104,16 @@ func (l *rootList) insert(p *provider) {
 	}
 	c := slices.Insert(l.chunks[ci], i, e)
 	l.n++
+	l.churn[ci]++
 	if len(c) > 2*rootChunk {
 		tail := slices.Clone(c[rootChunk:])
 		clear(c[rootChunk:])
 		l.chunks[ci] = c[:rootChunk]
 		l.chunks = slices.Insert(l.chunks, ci+1, tail)
+		// (Where the churn was is not known: each half takes half.)
+		half := l.churn[ci] / 2
+		l.churn[ci] -= half
+		l.churn = slices.Insert(l.churn, ci+1, half)
 		return
 	}
 	l.chunks[ci] = c
@@ -110,13 +125,17 @@ func (l *rootList) remove(u string) {
 	if !found {
 		return
 	}
+	l.left = append(l.left, l.chunks[ci][i].p)
 	c := slices.Delete(l.chunks[ci], i, i+1)
 	l.n--
+	l.churned = true
 	if len(c) == 0 {
 		l.chunks = slices.Delete(l.chunks, ci, ci+1)
+		l.churn = slices.Delete(l.churn, ci, ci+1)
 		return
 	}
 	l.chunks[ci] = c
+	l.churn[ci]++
 }
 
 // uuids returns every uuid in order, from the cache (the caller must not

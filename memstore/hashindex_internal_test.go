@@ -8,9 +8,9 @@ import (
 	"github.com/goplacement/placement"
 )
 
-// TestHashIndex checks a hashIndex against a map through random
-// inserts and removals, with a seed that makes many hashes collide in a
-// small table (so that probing and backward shifts wrap around).
+// TestHashIndex checks a hashIndex against a map through random inserts,
+// replacements and removals, with a seed that makes many hashes collide in
+// a small table (so that probing and backward shifts wrap around).
 func TestHashIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for round := range 20 {
@@ -22,14 +22,20 @@ func TestHashIndex(t *testing.T) {
 		}
 		for step := range 5000 {
 			k := keys[rng.IntN(len(keys))]
-			if p := want[k]; p != nil && rng.IntN(2) == 0 {
-				x.remove(k)
-				delete(want, k)
-			} else if p == nil {
-				p := &provider{rec: placement.ResourceProvider{UUID: k}}
+			p := want[k]
+			switch op := rng.IntN(3); {
+			case p == nil:
+				p = &provider{rec: placement.ResourceProvider{UUID: k}}
 				x.put(p)
 				want[k] = p
-			} else {
+			case op == 0:
+				x.remove(k)
+				delete(want, k)
+			case op == 1:
+				q := &provider{rec: p.rec} // a moved object (see move)
+				x.replace(q)
+				want[k] = q
+			default:
 				x.remove("absent-" + k) // a miss changes nothing
 			}
 			if x.n != len(want) {

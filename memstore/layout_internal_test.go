@@ -6,9 +6,9 @@ import (
 )
 
 // TestProviderLayout checks the padding of provider (see its fields): the
-// 768-byte objects start on cache line boundaries (the allocator's size
-// class for them is a multiple of 64 bytes), and so must resInline and tp
-// inside, with treeSize in tp's second line.
+// 768-byte objects start on cache line boundaries once cluster has laid
+// them out (elements of an array of more than 32 KB, which starts a page),
+// and so must resInline and tp inside, with treeSize in tp's second line.
 func TestProviderLayout(t *testing.T) {
 	var p provider
 	if size := unsafe.Sizeof(p); size != 768 {

@@ -71,6 +71,7 @@ func (s *Store) Restore(snap *Snapshot) {
 		}
 		st.indexProvider(p)
 	}
+	st.cluster()
 	for _, rc := range snap.classes {
 		st.classes[rc.Name] = rc
 	}

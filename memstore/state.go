@@ -72,10 +72,11 @@ type provider struct {
 	// live tells whether the provider is indexed (a transaction's cached
 	// provider must still be).
 	live bool
-	// resInline starts a cache line (provider objects are allocated on
-	// cache line boundaries), so that the inline resources span one line
-	// fewer: two rather than three for one resource (TestProviderLayout
-	// checks the padding).
+	// resInline starts a cache line (provider objects laid out by cluster
+	// are elements of a page-aligned array, so start on cache line
+	// boundaries), so that the inline resources span one line fewer: two
+	// rather than three for one resource (TestProviderLayout checks the
+	// padding).
 	_ [16]byte
 	// resInline and holdInline hold res and holders while they fit (a
 	// compute node's VCPU, MEMORY_MB and DISK_GB; a consumer or two), so
@@ -344,6 +345,21 @@ func (x *hashIndex[V]) insert(s hashSlot[V]) {
 		i = (i + 1) & mask
 	}
 	x.slots[i] = s
+}
+
+// replace puts v in the place of the object with the same key (nothing
+// when there is none).
+func (x *hashIndex[V]) replace(v V) {
+	var zero V
+	key := v.indexKey()
+	h := maphash.String(x.seed, key)
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; x.slots[i].v != zero; i = (i + 1) & mask {
+		if s := &x.slots[i]; s.h == h && s.v.indexKey() == key {
+			s.v = v
+			return
+		}
+	}
 }
 
 // remove deletes key's object, shifting back the slots after it that would
