@@ -3,6 +3,7 @@ package placement_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 
@@ -50,14 +51,33 @@ func claimOf(consumer, provider string, buf *[3]placement.Allocation) placement.
 
 // BenchmarkClaim: each op claims 3 classes for a new consumer on one of
 // 10,000 providers and releases the consumer claimed 1,000 ops earlier, so
-// capacity never runs out (steady state).
+// capacity never runs out (steady state). Providers are taken in the order
+// they were created; memstore lays them out in uuid order, so consecutive
+// claims land on providers scattered in memory.
 func BenchmarkClaim(b *testing.B) {
-	ctx := context.Background()
+	engine, err := placement.New(memstore.New(), placement.WithAuthorizer(placement.AllowAll()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	runClaims(b, engine, loadProviders(b, engine, 10000))
+}
+
+// BenchmarkClaimRandomOrder is BenchmarkClaim taking the providers in a
+// random order, like a scheduler choosing among candidates would.
+func BenchmarkClaimRandomOrder(b *testing.B) {
 	engine, err := placement.New(memstore.New(), placement.WithAuthorizer(placement.AllowAll()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	providers := loadProviders(b, engine, 10000)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(providers), func(i, j int) { providers[i], providers[j] = providers[j], providers[i] })
+	runClaims(b, engine, providers)
+}
+
+// runClaims times the claim workload of BenchmarkClaim on providers, in
+// their order.
+func runClaims(b *testing.B, engine *placement.Engine, providers []string) {
+	ctx := context.Background()
 	const window = 1000
 	consumers := make([]string, window)
 	for i := range consumers {
