@@ -467,7 +467,8 @@ func (p *planner) rootTraitFilter() (req, forb []string) {
 }
 
 // walkOrdered streams anchors in ascending uuid order. The first page asks
-// for as many roots as candidates may be returned, without the demands
+// for as many roots as candidates may be returned (at least 16; more would
+// cost a SQL store a tree read each for nothing), without the demands
 // (sharing no provider, most roots usually pass them, and the planner
 // checks them anyway while the trees are in the cache); when most anchors
 // turn out useless, the source filters the remaining roots by the demands.
@@ -475,7 +476,7 @@ func (p *planner) walkOrdered() error {
 	var q RootQuery
 	q.Required, q.Forbidden = p.rootTraitFilter()
 	dem := p.demands()
-	q.Limit = max(p.stopAt, 64)
+	q.Limit = max(p.stopAt, 16)
 	for !p.stopped {
 		roots, err := p.src.roots(q)
 		if err != nil {
