@@ -103,6 +103,7 @@ const (
 	qCandidateRoots
 	qCandidateRootsTraits
 	qCandidateTrees
+	qCandidateTreeRange
 	qCandidateTreeProviders
 	qCandidateTreeResources
 	qCandidateTreeTraits
@@ -542,6 +543,7 @@ var sqliteText = [numStmts]string{
 	qCandidateRoots:          sqliteCandRoots,
 	qCandidateRootsTraits:    sqliteCandRootsTraits,
 	qCandidateTrees:          sqliteCandTrees,
+	qCandidateTreeRange:      sqliteCandTreeRange,
 	qCandidateTreeProviders:  sqliteCandTreeProviders,
 	qCandidateTreeResources:  sqliteCandTreeResources,
 	qCandidateTreeTraits:     sqliteCandTreeTraits,
@@ -638,6 +640,7 @@ var postgresText = [numStmts]string{
 	qCandidateRoots:          pgCandRoots,
 	qCandidateRootsTraits:    pgCandRootsTraits,
 	qCandidateTrees:          pgCandTrees,
+	qCandidateTreeRange:      sqlCandClasses, // unused on PostgreSQL
 	qCandidateTreeProviders:  pgCandTreeProviders,
 	qCandidateTreeResources:  pgCandTreeResources,
 	qCandidateTreeTraits:     pgCandTreeTraits,

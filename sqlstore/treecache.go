@@ -235,6 +235,20 @@ func (t *txn) cachedRoots(q placement.RootQuery) (out []string, ok bool, err err
 	return slices.Clip(roots[lo:hi]), true, nil
 }
 
+// consecutive reports whether sorted (at least two roots, ascending) are
+// consecutive in the cached roots, whatever their version: a guess that
+// the roots between the first and the last of sorted are all in it.
+func (r *rootList) consecutive(sorted []string) bool {
+	if len(sorted) < 2 {
+		return false
+	}
+	r.mu.Lock()
+	roots := r.roots
+	r.mu.Unlock()
+	lo, found := slices.BinarySearch(roots, sorted[0])
+	return found && lo+len(sorted) <= len(roots) && slices.Equal(roots[lo:lo+len(sorted)], sorted)
+}
+
 // storeRoots caches roots (all of them, or the first ones) at version,
 // unless another reader cached as many of them (or all) meanwhile.
 func (c *treeCache) storeRoots(version int64, roots []string, all bool) {

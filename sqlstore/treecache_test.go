@@ -230,3 +230,65 @@ func TestTreeCacheAgrees(t *testing.T) {
 		}
 	})
 }
+
+// TestTreesStaleRootRange: Trees reads a run of roots that are consecutive
+// in the cached list of roots with one range of the root_uuid index; a
+// root created since (by another process: the cache does not know it) lies
+// in that range, and must not be read.
+func TestTreesStaleRootRange(t *testing.T) {
+	requireSQLite(t)
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "placement.db")
+	a, err := sqlstore.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	w, err := sqlstore.OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	uuid := func(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
+	create := func(s *sqlstore.Store, ids ...int) {
+		t.Helper()
+		err := s.Update(ctx, func(tx placement.Tx) error {
+			for _, i := range ids {
+				u := uuid(i)
+				if err := tx.CreateProvider(placement.ResourceProvider{UUID: u, Name: u, RootUUID: u}); err != nil {
+					return err
+				}
+				if err := tx.CreateProvider(placement.ResourceProvider{UUID: uuid(100 + i), Name: uuid(100 + i), ParentUUID: u, RootUUID: u}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(fn func(cr placement.CandidateReader) error) {
+		t.Helper()
+		if err := a.View(ctx, func(tx placement.ReadTx) error { return fn(tx.(placement.CandidateReader)) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(a, 1, 3)
+	read(func(cr placement.CandidateReader) error { // caches [1, 3]
+		_, err := cr.CandidateRoots(placement.RootQuery{})
+		return err
+	})
+	create(w, 2)
+	var got []string
+	read(func(cr placement.CandidateReader) error {
+		tps, err := cr.Trees([]string{uuid(1), uuid(3)})
+		for _, tp := range tps {
+			got = append(got, tp.UUID)
+		}
+		return err
+	})
+	if want := []string{uuid(1), uuid(101), uuid(3), uuid(103)}; !slices.Equal(got, want) {
+		t.Errorf("Trees(1, 3) = %v, want %v", got, want)
+	}
+}
