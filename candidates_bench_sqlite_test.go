@@ -59,19 +59,9 @@ func sqliteBenchStore(b *testing.B, name string, build func(tx placement.Tx, i i
 	if err != nil {
 		b.Skip(err)
 	}
-	for lo := 0; lo < n; lo += 1000 {
-		err := s.Update(context.Background(), func(tx placement.Tx) error {
-			for i := lo; i < min(lo+1000, n); i++ {
-				if err := build(tx, i); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			s.Close()
-			b.Fatal(err)
-		}
+	if err := fillStore(s, build, n); err != nil {
+		s.Close()
+		b.Fatal(err)
 	}
 	sqliteBenchStores[name] = s
 	return s

@@ -40,9 +40,17 @@ func benchStore(b *testing.B, name string, build func(tx placement.Tx, i int) er
 	return s
 }
 
-// buildStore builds a new store of n providers with build.
+// buildStore builds a new memstore of n providers with build.
 func buildStore(b *testing.B, build func(tx placement.Tx, i int) error, n int) placement.Store {
 	s := memstore.New()
+	if err := fillStore(s, build, n); err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// fillStore writes n providers with build into s, 1,000 per Update.
+func fillStore(s placement.Store, build func(tx placement.Tx, i int) error, n int) error {
 	for lo := 0; lo < n; lo += 1000 {
 		err := s.Update(context.Background(), func(tx placement.Tx) error {
 			for i := lo; i < min(lo+1000, n); i++ {
@@ -53,10 +61,10 @@ func buildStore(b *testing.B, build func(tx placement.Tx, i int) error, n int) p
 			return nil
 		})
 		if err != nil {
-			b.Fatal(err)
+			return err
 		}
 	}
-	return s
+	return nil
 }
 
 func benchUUID(kind, i int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", kind, i) }

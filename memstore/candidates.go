@@ -28,10 +28,10 @@ var (
 type rootList struct {
 	chunks [][]rootEntry
 	n      int
-	// churn counts, per chunk, the entries inserted, replaced or removed
-	// since its providers were last laid out in order (see cluster.go);
-	// churned tells whether any count grew since the last look; left lists
-	// the providers removed since (see cluster.go).
+	// For laying the roots out in order (cluster.go): churn counts, per
+	// chunk, the entries inserted, replaced or removed since its providers
+	// were last laid out; churned tells whether any count grew since
+	// cluster last looked; left lists the providers removed since.
 	churn   []int32
 	churned bool
 	left    []*provider

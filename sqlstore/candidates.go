@@ -377,14 +377,20 @@ func (t *txn) treeList(l *treeList, arg string, n int) error {
 		if k < 0 || k >= int64(n) {
 			return // (cannot happen: k indexes the list)
 		}
-		if l.ids == nil {
-			l.ids, l.versions, l.keys = make([]int64, 0, n), make([]int64, 0, n), make([]int, 0, n)
-		}
-		l.ids, l.versions, l.keys = append(l.ids, rows.int(0)), append(l.versions, rows.int(1)), append(l.keys, int(k))
+		l.add(rows, int(k), n)
 		if len(rows.vals) > 3 {
 			l.uuids, l.parent = append(l.uuids, rows.text(3)), append(l.parent, rows.text(4))
 		}
 	}, arg)
+}
+
+// add appends the row id and version of the current row (its columns 0
+// and 1) with the index key of its root among n roots.
+func (l *treeList) add(rows *rawRows, key, n int) {
+	if l.ids == nil {
+		l.ids, l.versions, l.keys = make([]int64, 0, n), make([]int64, 0, n), make([]int, 0, n)
+	}
+	l.ids, l.versions, l.keys = append(l.ids, rows.int(0)), append(l.versions, rows.int(1)), append(l.keys, key)
 }
 
 // treeRange is treeList for roots that are consecutive among all roots
@@ -402,10 +408,7 @@ func (t *txn) treeRange(l *treeList, sorted []string) error {
 		if k == len(sorted) || sorted[k] != r {
 			return // a root not asked for
 		}
-		if l.ids == nil {
-			l.ids, l.versions, l.keys = make([]int64, 0, len(sorted)), make([]int64, 0, len(sorted)), make([]int, 0, len(sorted))
-		}
-		l.ids, l.versions, l.keys = append(l.ids, rows.int(0)), append(l.versions, rows.int(1)), append(l.keys, k)
+		l.add(rows, k, len(sorted))
 	}, sorted[0], sorted[len(sorted)-1])
 }
 
